@@ -1,0 +1,73 @@
+# lakeport — every target creates what it needs; `make demo` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+PYTHON39 ?= $(shell command -v python3.9 || ls -d $$HOME/.pyenv/versions/3.9*/bin/python3.9 2>/dev/null | tail -n 1)
+VENV ?= .venv
+VENV39 ?= .venv39
+TOOLS ?= .venv-tools
+BIN := $(VENV)/bin
+export SPARK_LOCAL_IP ?= 127.0.0.1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv venv39 tools demo test test-fast test39 lint typecheck package bench docs clean
+
+help:
+	@echo "make demo      run the whole pipeline on the embedded AWS emulator"
+	@echo "make test      install everything, then run every test tier, lint and type checks"
+	@echo "make test39    run the engine tests under Python 3.9 (the Glue Python-shell runtime)"
+	@echo "make package   build the wheel and the Lambda package that Terraform uploads"
+	@echo "make bench     TPC-H lineitem benchmark (SF=1 by default)"
+
+$(BIN)/.installed: pyproject.toml requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements/dev.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+venv: $(BIN)/.installed
+
+$(VENV39)/bin/.installed: pyproject.toml requirements/py39.txt
+	@test -n "$(PYTHON39)" || { echo "Python 3.9 not found: set PYTHON39=/path/to/python3.9"; exit 1; }
+	$(PYTHON39) -m venv $(VENV39)
+	$(VENV39)/bin/pip install -q --upgrade pip
+	$(VENV39)/bin/pip install -q -r requirements/py39.txt
+	$(VENV39)/bin/pip install -q --no-deps -e .
+	touch $@
+
+venv39: $(VENV39)/bin/.installed
+
+$(TOOLS)/bin/.installed: requirements/tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q --upgrade pip
+	$(TOOLS)/bin/pip install -q -r requirements/tools.txt
+	touch $@
+
+tools: $(TOOLS)/bin/.installed
+
+demo: venv
+	$(BIN)/lakeport demo
+
+lint: venv
+	$(BIN)/ruff check src tests benchmarks docs
+	$(BIN)/ruff format --check src tests benchmarks docs
+
+typecheck: venv
+	$(BIN)/mypy
+
+test39: venv39
+	$(VENV39)/bin/pytest -q -p no:cacheprovider -m py39 tests/unit tests/functional
+
+test: venv venv39 tools
+	$(MAKE) --no-print-directory lint typecheck
+	CHECKOV="$(CURDIR)/$(TOOLS)/bin/checkov" $(BIN)/pytest -q
+	$(MAKE) --no-print-directory test39
+
+package: venv
+	$(BIN)/lakeport package --out dist
+
+bench: venv
+	$(BIN)/python benchmarks/lineitem.py --scale $${SF:-1}
+
+clean:
+	rm -rf $(VENV) $(VENV39) $(TOOLS) dist build .pytest_cache .mypy_cache .ruff_cache

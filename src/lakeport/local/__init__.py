@@ -1,0 +1,1 @@
+"""Local mode: the embedded AWS emulator and everything that makes the real flow run on one machine."""

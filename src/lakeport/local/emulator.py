@@ -1,0 +1,80 @@
+"""The embedded AWS emulator: moto's server, in this process, on a loopback port.
+
+In-process matters: the fixes in :mod:`lakeport.local.patches` change moto's classes, and the local
+Glue runner reads moto's job-run state directly, so the stock ``moto_server`` command will not do.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import urllib.request
+from typing import Any, Optional
+
+from ..aws import AwsContext
+from ..resources import LOCAL_REGION
+
+# moto accepts any credentials; fixed ones keep the SDK from looking for a real profile.
+LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedAws:
+    """Start/stop the emulator and hand out :class:`AwsContext` objects pointed at it."""
+
+    def __init__(self, port: Optional[int] = None, region: str = LOCAL_REGION) -> None:
+        self.requested_port = port
+        self.region = region
+        self._server: Any = None
+        self.port: Optional[int] = None
+
+    @property
+    def endpoint_url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> EmbeddedAws:
+        from moto.server import ThreadedMotoServer
+
+        from . import patches
+
+        patches.apply()
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        port = self.requested_port or free_port()
+        # Step Functions service integrations call back into the emulator on this port.
+        os.environ["MOTO_PORT"] = str(port)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._server.start()
+        self.port = port
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+            self.port = None
+
+    def __enter__(self) -> EmbeddedAws:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def context(self) -> AwsContext:
+        import boto3
+
+        session = boto3.Session(region_name=self.region, **LOCAL_CREDENTIALS)
+        return AwsContext(session=session, endpoint_url=self.endpoint_url)
+
+    def reset(self) -> None:
+        """Forget every resource (moto's reset API); used between tests."""
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass

@@ -1,0 +1,28 @@
+"""Shared fixtures: one embedded AWS emulator per test session, reset between tests that ask for it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[object]:
+    from lakeport.local.emulator import EmbeddedAws
+
+    with EmbeddedAws() as aws:
+        yield aws
+
+
+@pytest.fixture
+def aws(emulator):  # type: ignore[no-untyped-def]
+    """An AwsContext on a freshly reset emulator."""
+    emulator.reset()
+    return emulator.context()
