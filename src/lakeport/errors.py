@@ -122,6 +122,10 @@ class AccountingError(TerminalError):
     """Rows read do not equal rows written + quarantined + dropped: a bug; the run is not committed."""
 
 
+class ClaimLostError(TerminalError):
+    """A run tried to record an object's outcome after its claim passed to another run (lease expired)."""
+
+
 class AlreadyIngestedError(TerminalError):
     """The object was already ingested; ingest it again only with ``--force`` (a replay)."""
 
@@ -130,6 +134,7 @@ __all__ = [
     "AccountingError",
     "AlreadyIngestedError",
     "AwsTransientError",
+    "ClaimLostError",
     "ConfigurationError",
     "ContractConflictError",
     "ContractError",
