@@ -1,0 +1,277 @@
+"""The python engine: one process, streaming batches through pyarrow; the Glue Python-shell job runs it.
+
+Per batch: text -> typed values (with a reason per value that does not convert) -> nullability ->
+value rules -> partition keys -> ``unique`` -> valid rows to the curated writer, the others with
+their reasons to the quarantine writer. Per file: the bad-row ratio and ``on_violation: fail_file``
+may reject the whole file, in which case its curated output is removed and every row it had is
+counted as quarantined. Nothing here makes data visible; :mod:`lakeport.commit` does that.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ...contract import LINEAGE_COLUMNS, Contract
+from ...errors import InputFileError
+from .. import reasons
+from ..layout import split_uri
+from ..model import QUARANTINED, EngineJob, EngineResult, FileOutcome, SourceInput
+from .convert import Converted, arrow_type, convert_text
+from .partitions import partition_keys
+from .reader import FileInfo, RawFile, TextBatch, read_batches
+from .rules import NULL_TEXT, KeyTracker, check_rules, join_reasons
+from .writer import PartitionedWriter
+
+log = logging.getLogger(__name__)
+
+QUARANTINE_EXTRA = (
+    ("lakeport_reason", "string"),
+    ("lakeport_raw", "string"),
+    ("lakeport_source", "string"),
+    ("lakeport_source_row", "bigint"),
+    ("lakeport_ingested_at", "timestamp"),
+)
+
+
+def curated_schema(contract: Contract) -> pa.Schema:
+    """The Arrow schema of curated files: stored data columns, then lineage."""
+    fields = [pa.field(c.name, arrow_type(c.column_type)) for c in contract.data_columns]
+    fields += [
+        pa.field("lakeport_run_id", pa.string()),
+        pa.field("lakeport_ingested_at", pa.timestamp("us")),
+        pa.field("lakeport_source", pa.string()),
+        pa.field("lakeport_source_row", pa.int64()),
+    ]
+    assert [f.name for f in fields[-4:]] == [n for n, _ in LINEAGE_COLUMNS]
+    return pa.schema(fields)
+
+
+def quarantine_schema(contract: Contract) -> pa.Schema:
+    """Rejected rows: every column as the text that was read, the reason and where it came from."""
+    fields = [pa.field(c.name, pa.string()) for c in contract.columns]
+    fields += [
+        pa.field("lakeport_reason", pa.string()),
+        pa.field("lakeport_raw", pa.string()),
+        pa.field("lakeport_source", pa.string()),
+        pa.field("lakeport_source_row", pa.int64()),
+        pa.field("lakeport_ingested_at", pa.timestamp("us")),
+    ]
+    return pa.schema(fields)
+
+
+def _constant(value: Any, n: int, type_: pa.DataType) -> pa.Array:
+    return pa.array([value], type_).take(pa.array(np.zeros(n, dtype=np.int32)))
+
+
+class _FileRejected(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PythonEngine:
+    """Streams each source through conversion, rules and partitioning into Parquet."""
+
+    name = "python"
+
+    def __init__(self, memory_budget: int = 256 << 20, row_group_rows: int = 131072) -> None:
+        self.memory_budget = memory_budget
+        self.row_group_rows = row_group_rows
+
+    def run(self, job: EngineJob) -> EngineResult:
+        contract = job.contract
+        data_writer = PartitionedWriter(
+            job.output_filesystem,
+            job.layout,
+            job.run_id,
+            curated_schema(contract),
+            memory_budget=self.memory_budget,
+            row_group_rows=self.row_group_rows,
+            remote=job.remote_output,
+        )
+        quarantine_writer = PartitionedWriter(
+            job.output_filesystem,
+            job.layout,
+            job.run_id,
+            quarantine_schema(contract),
+            memory_budget=self.memory_budget // 4,
+            row_group_rows=self.row_group_rows,
+            remote=job.remote_output,
+            location_for=lambda key: job.layout.quarantine_run_location(job.run_id),
+            file_name_for=job.layout.quarantine_file_name,
+        )
+        tracker = KeyTracker(contract.quality.rules)
+        if tracker.active and job.table_keys is not None and contract.write_mode == "append":
+            for index, rule in enumerate(tracker.rules):
+                if list(rule.columns) == list(contract.primary_key):
+                    tracker.preload_table_keys(index, job.table_keys())
+        outcomes: List[FileOutcome] = []
+        try:
+            for source in job.sources:
+                outcomes.append(self._process(job, source, data_writer, quarantine_writer, tracker))
+        finally:
+            data_writer.close()
+            quarantine_writer.close()
+        return EngineResult(engine=self.name, files=outcomes, peak_buffered_bytes=data_writer.peak_buffered_bytes)
+
+    # -- one file ---------------------------------------------------------------------------------
+
+    def _process(
+        self,
+        job: EngineJob,
+        source: SourceInput,
+        data_writer: PartitionedWriter,
+        quarantine_writer: PartitionedWriter,
+        tracker: KeyTracker,
+    ) -> FileOutcome:
+        contract = job.contract
+        outcome = FileOutcome(source=source)
+        info = FileInfo()
+        raw = RawFile(job.input_filesystem, split_uri(source.uri)[1], source.uri, contract.dataset)
+        quality = contract.quality
+        tracker.begin(source.source_id)
+        try:
+            for batch in read_batches(raw, contract, info):
+                bad_rows = self._process_batch(job, source, batch, data_writer, quarantine_writer, tracker, outcome)
+                if bad_rows and quality.on_violation == "fail_file":
+                    raise _FileRejected(
+                        f"{bad_rows} row(s) break the contract and quality.on_violation is fail_file"
+                        " (the quarantined rows show why)"
+                    )
+            outcome.bytes_read = info.bytes_read
+            outcome.ignored_columns = info.ignored_columns
+            outcome.missing_columns = info.missing_columns
+            if outcome.rows_read and outcome.rows_quarantined / outcome.rows_read > quality.max_bad_ratio:
+                raise _FileRejected(
+                    f"{outcome.rows_quarantined} of {outcome.rows_read} rows are bad, more than"
+                    f" max_bad_ratio {quality.max_bad_ratio:g}"
+                )
+        except _FileRejected as rejected:
+            self._reject(outcome, rejected.reason, data_writer, tracker)
+        except InputFileError as exc:
+            self._reject(outcome, exc.reason + (f" ({exc.hint})" if exc.hint else ""), data_writer, tracker)
+        outcome.files = [] if outcome.state == QUARANTINED else data_writer.finish_source(source.source_id)
+        outcome.quarantine_files = quarantine_writer.finish_source(source.source_id)
+        return outcome
+
+    @staticmethod
+    def _reject(outcome: FileOutcome, reason: str, writer: PartitionedWriter, tracker: KeyTracker) -> None:
+        writer.discard_source(outcome.source.source_id)
+        tracker.forget(outcome.source.source_id)
+        outcome.state = QUARANTINED
+        outcome.reason = reason
+        outcome.rows_quarantined = outcome.rows_read
+        outcome.rows_written = 0
+
+    def _process_batch(
+        self,
+        job: EngineJob,
+        source: SourceInput,
+        batch: TextBatch,
+        data_writer: PartitionedWriter,
+        quarantine_writer: PartitionedWriter,
+        tracker: KeyTracker,
+        outcome: FileOutcome,
+    ) -> int:
+        contract = job.contract
+        n = batch.num_rows
+        typed, text, conversion = conform(contract, batch)
+        types = {c.name: typed[c.name].type for c in contract.columns}
+        rule_reasons = check_rules(contract, typed, text, types)
+        keys, partition_problems = partition_keys(contract, typed)
+        later = join_reasons([rule_reasons, partition_problems])
+        if conversion is not None and later is not None:
+            # rules and partitions are only judged on rows whose values all converted
+            later = pc.if_else(pc.is_null(conversion), later, NULL_TEXT)
+        problems = join_reasons([conversion, later])
+        if tracker.active:
+            eligible = pa.array(np.ones(n, dtype=bool)) if problems is None else pc.is_null(problems)
+            problems = join_reasons([problems, tracker.check(typed, eligible, source.source_id)])
+
+        valid_mask = None if problems is None else pc.is_null(problems)
+        bad_count = 0 if valid_mask is None else n - pc.sum(valid_mask).as_py()
+        outcome.rows_read += n
+        if bad_count:
+            assert problems is not None and valid_mask is not None
+            bad_mask = pc.invert(valid_mask)
+            self._quarantine(job, source, batch, text, problems, bad_mask, quarantine_writer)
+            outcome.rows_quarantined += bad_count
+        good = n - bad_count
+        if good:
+            table = self._curated_table(job, source, batch, typed)
+            if valid_mask is not None:
+                table = table.filter(valid_mask)
+                keys = keys.filter(valid_mask) if keys is not None else None
+            data_writer.write(source.source_id, table, keys)
+            outcome.rows_written += good
+        return bad_count
+
+    @staticmethod
+    def _curated_table(job: EngineJob, source: SourceInput, batch: TextBatch, typed: Dict[str, pa.Array]) -> pa.Table:
+        n = batch.num_rows
+        columns = [typed[c.name] for c in job.contract.data_columns]
+        columns += [
+            _constant(job.run_id, n, pa.string()),
+            _constant(job.ingested_at, n, pa.timestamp("us")),
+            _constant(source.uri, n, pa.string()),
+            batch.row_numbers,
+        ]
+        return pa.Table.from_arrays(columns, schema=curated_schema(job.contract))
+
+    @staticmethod
+    def _quarantine(
+        job: EngineJob,
+        source: SourceInput,
+        batch: TextBatch,
+        text: Dict[str, pa.Array],
+        problems: pa.Array,
+        bad_mask: pa.Array,
+        writer: PartitionedWriter,
+    ) -> None:
+        n = batch.num_rows
+        columns = [text[c.name] for c in job.contract.columns]
+        columns += [
+            problems,
+            batch.raw if batch.raw is not None else pa.nulls(n, pa.string()),
+            _constant(source.uri, n, pa.string()),
+            batch.row_numbers,
+            _constant(job.ingested_at, n, pa.timestamp("us")),
+        ]
+        table = pa.Table.from_arrays(columns, schema=quarantine_schema(job.contract)).filter(bad_mask)
+        writer.write(source.source_id, table, None)
+
+
+def conform(contract: Contract, batch: TextBatch) -> Tuple[Dict[str, pa.Array], Dict[str, pa.Array], Optional[pa.Array]]:
+    """(typed columns, the text as read, reasons for rows that do not fit the schema)."""
+    typed: Dict[str, pa.Array] = {}
+    text: Dict[str, pa.Array] = {}
+    parts: List[Optional[pa.Array]] = []
+    for column in contract.columns:
+        values = batch.columns[column.name]
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        target = arrow_type(column.column_type)
+        if values.type == target and not column.column_type.is_text:
+            converted = Converted(values, None)  # already typed (Parquet input)
+            text[column.name] = pc.cast(values, pa.string())
+        else:
+            if values.type != pa.string():
+                values = pc.cast(values, pa.string())
+            text[column.name] = values
+            converted = convert_text(values, column)
+        typed[column.name] = converted.values
+        parts.append(converted.reason)
+        if not column.nullable:
+            missing = pc.is_null(values)
+            if pc.any(missing).as_py():
+                parts.append(pc.if_else(missing, reasons.null_in_required(column), NULL_TEXT))
+    problems = join_reasons(parts)
+    if batch.errors is not None:
+        # a row that could not be read at all is reported for that alone
+        problems = batch.errors if problems is None else pc.coalesce(batch.errors, problems)
+    return typed, text, problems

@@ -1,0 +1,416 @@
+"""Read raw objects as batches of text columns, streaming, whatever the format and compression.
+
+Every reader yields :class:`TextBatch` objects: one string array per contract column (keyed by the
+table column name), the 1-based record number of each row in its file, and for rows that could not
+be parsed at all (a CSV row with the wrong number of fields, a JSON line that is not an object, bytes
+that are not text in the declared encoding) a reading error and the raw text. Such rows flow on and
+are quarantined like any other bad row, so the row accounting stays exact.
+
+Whole-file problems (unreadable compression, a missing required column, a file larger than the
+contract's ``max_uncompressed_bytes`` once decompressed) raise :class:`InputFileError`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from typing import IO, Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from ...contract import Contract
+from ...errors import InputFileError
+from .. import reasons
+from .convert import cast_locating, position_mask
+from .rules import join_two
+
+BLOCK_SIZE = 8 << 20
+JSON_BATCH_LINES = 65536
+PARQUET_BATCH_ROWS = 131072
+_MAGIC = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\x28\xb5\x2f\xfd": "zstd"}
+
+
+@dataclass
+class TextBatch:
+    """Rows of one file: text (or already typed, for Parquet) columns and where each row came from."""
+
+    columns: Dict[str, pa.Array]
+    row_numbers: pa.Array
+    errors: Optional[pa.Array] = None
+    raw: Optional[pa.Array] = None
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.row_numbers)
+
+
+@dataclass
+class FileInfo:
+    """What the reader learned about a file besides its rows."""
+
+    ignored_columns: List[str] = field(default_factory=list)
+    missing_columns: List[str] = field(default_factory=list)
+    compression: str = "none"
+    bytes_read: int = 0
+
+
+class _LimitedStream(io.RawIOBase):
+    """A read-only stream that fails once more than ``limit`` bytes have come out of it."""
+
+    def __init__(self, inner: Any, limit: int, describe: str) -> None:
+        self._inner = inner
+        self._limit = limit
+        self._describe = describe
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer))
+        size = len(data)
+        self.count += size
+        if self.count > self._limit:
+            raise _TooLarge(self._describe)
+        buffer[:size] = data
+        return size
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._inner.read(size) if size is not None and size >= 0 else self._inner.read()
+        self.count += len(data)
+        if self.count > self._limit:
+            raise _TooLarge(self._describe)
+        return bytes(data)
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            super().close()
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class RawFile:
+    """One raw object to read: a pyarrow filesystem, a path on it and how to describe it in errors."""
+
+    def __init__(self, filesystem: Any, path: str, uri: str, dataset: str) -> None:
+        self.filesystem = filesystem
+        self.path = path
+        self.uri = uri
+        self.dataset = dataset
+
+    def fail(self, reason: str, hint: Optional[str] = None) -> InputFileError:
+        return InputFileError(self.dataset, self.uri, reason, hint=hint)
+
+    def detect_compression(self, option: str) -> str:
+        if option != "auto":
+            return option
+        with self.filesystem.open_input_stream(self.path) as stream:
+            head = stream.read(4)
+        for magic, name in _MAGIC.items():
+            if head.startswith(magic):
+                return name
+        return "none"
+
+    def open(self, compression: str, limit: int) -> _LimitedStream:
+        stream = self.filesystem.open_input_stream(self.path)
+        if compression != "none":
+            stream = pa.CompressedInputStream(stream, compression)
+        return _LimitedStream(stream, limit, self.uri)
+
+
+def read_batches(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[TextBatch]:
+    """Dispatch on the contract's format; translate low-level failures into a clear file error."""
+    fmt = contract.source.format
+    options = contract.source.options
+    try:
+        if fmt == "parquet":
+            yield from _read_parquet(raw, contract, info)
+            return
+        info.compression = raw.detect_compression(options.compression)
+        if fmt == "csv":
+            yield from _read_csv(raw, contract, info)
+        else:
+            yield from _read_jsonl(raw, contract, info)
+    except _TooLarge:
+        raise raw.fail(
+            f"more than {contract.source.max_uncompressed_bytes} bytes once decompressed",
+            hint="raise source.max_uncompressed_bytes if the file is genuine; it may be a decompression bomb",
+        ) from None
+    except InputFileError:
+        raise
+    except (pa.ArrowInvalid, OSError, EOFError, UnicodeDecodeError, ValueError) as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        hint = None
+        if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "decode" in text.lower():
+            hint = f"the file is not {options.encoding} text: set source.options.encoding (e.g. latin-1)"
+        elif info.compression != "none":
+            hint = f"the {info.compression} stream may be truncated or corrupt; deliver the file again"
+        raise raw.fail(f"cannot be read as {fmt}: {text}", hint=hint) from None
+
+
+# -- CSV --------------------------------------------------------------------------------------------
+
+
+def _header(raw: RawFile, contract: Contract, compression: str) -> List[str]:
+    options = contract.source.options
+    stream = raw.open(compression, contract.source.max_uncompressed_bytes)
+    try:
+        head = stream.read(1 << 20)
+    finally:
+        stream.close()
+    decoder = codecs.getincrementaldecoder(options.encoding)(errors="replace")
+    text = decoder.decode(head)
+    reader = csv.reader(
+        io.StringIO(text),
+        delimiter=options.delimiter,
+        quotechar=options.quote or '"',
+        quoting=csv.QUOTE_MINIMAL if options.quote else csv.QUOTE_NONE,
+        escapechar=options.escape,
+        doublequote=True,
+    )
+    for _ in range(options.skip_rows):
+        next(reader, None)
+    for row in reader:
+        if row:
+            return [name.strip().lstrip("\ufeff") for name in row]
+    return []
+
+
+def _dedupe(names: Sequence[str]) -> Tuple[List[str], List[str]]:
+    seen: Dict[str, int] = {}
+    out, duplicates = [], []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            duplicates.append(name)
+            out.append(f"{name}__{seen[name]}")
+        else:
+            seen[name] = 1
+            out.append(name)
+    return out, duplicates
+
+
+def _read_csv(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[TextBatch]:
+    options = contract.source.options
+    wanted = {c.source_name: c.name for c in contract.columns}
+    if options.header:
+        header = _header(raw, contract, info.compression)
+        if not header:
+            return  # empty file: no header, no rows
+        names, duplicates = _dedupe(header)
+        clashing = sorted(set(duplicates) & set(wanted))
+        if clashing:
+            raise raw.fail(
+                f"the header names {', '.join(repr(c) for c in clashing)} more than once",
+                hint="fix the export so each column appears once",
+            )
+        skip = options.skip_rows + 1
+    else:
+        names = [c.source_name for c in contract.columns]
+        skip = options.skip_rows
+    present = [n for n in names if n in wanted]
+    info.ignored_columns = [n for n in names if n not in wanted]
+    missing = [c for c in contract.columns if c.source_name not in present]
+    required = [c.source_name for c in missing if not c.nullable]
+    if required:
+        raise raw.fail(
+            f"the header lacks required column(s) {', '.join(repr(r) for r in required)}"
+            f" (found: {', '.join(repr(n) for n in names[:20])})",
+            hint="check the delimiter and the header row, or map the column with 'source:' in the contract",
+        )
+    info.missing_columns = [c.source_name for c in missing]
+
+    invalid: List[str] = []
+
+    def on_invalid(row: Any) -> str:
+        invalid.append(
+            reasons.unparseable_row(
+                f"{row.actual_columns} fields where {row.expected_columns} were expected"
+            )
+            + "\x00"
+            + (row.text or "")
+        )
+        return "skip"
+
+    read_options = pacsv.ReadOptions(
+        column_names=names,
+        skip_rows=skip,
+        block_size=BLOCK_SIZE,
+        encoding=options.encoding if options.encoding != "utf-8" else "utf8",
+        use_threads=True,
+    )
+    parse_options = pacsv.ParseOptions(
+        delimiter=options.delimiter,
+        quote_char=options.quote if options.quote else False,
+        escape_char=options.escape if options.escape else False,
+        double_quote=True,
+        newlines_in_values=True,
+        ignore_empty_lines=True,
+        invalid_row_handler=on_invalid,
+    )
+    convert_options = pacsv.ConvertOptions(
+        column_types={n: pa.binary() for n in present},
+        include_columns=present,
+        null_values=list(options.null_values),
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+    )
+    stream = raw.open(info.compression, contract.source.max_uncompressed_bytes)
+    try:
+        reader = pacsv.open_csv(stream, read_options=read_options, parse_options=parse_options,
+                                convert_options=convert_options)
+        next_row = 1
+        for batch in reader:
+            if batch.num_rows:
+                yield _text_batch(
+                    {wanted[n]: batch.column(n) for n in present}, next_row, batch.num_rows, contract
+                )
+                next_row += batch.num_rows
+            if invalid:
+                yield _unparseable_batch(invalid, contract)
+                invalid.clear()
+        if invalid:
+            yield _unparseable_batch(invalid, contract)
+    finally:
+        info.bytes_read = stream.count
+        stream.close()
+
+
+def _unparseable_batch(entries: List[str], contract: Contract) -> TextBatch:
+    errors, raw_text = zip(*(e.split("\x00", 1) for e in entries))
+    n = len(entries)
+    columns = {c.name: pa.nulls(n, pa.string()) for c in contract.columns}
+    return TextBatch(
+        columns=columns,
+        row_numbers=pa.nulls(n, pa.int64()),
+        errors=pa.array(errors, pa.string()),
+        raw=pa.array(raw_text, pa.string()),
+    )
+
+
+def _text_batch(binary: Dict[str, pa.Array], first_row: int, n: int, contract: Contract) -> TextBatch:
+    """Validate the bytes as UTF-8 per value; bad values become a row error instead of a crash."""
+    columns: Dict[str, pa.Array] = {}
+    errors: Optional[pa.Array] = None
+    for name, values in binary.items():
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        try:
+            columns[name] = values.cast(pa.string())
+            continue
+        except pa.ArrowInvalid:
+            pass
+        text, bad_positions = cast_locating(values, lambda a: a.cast(pa.string()))
+        columns[name] = text
+        bad = position_mask(n, bad_positions)
+        message = pc.if_else(bad, f"{name}: is not valid text in the declared encoding", pa.scalar(None, pa.string()))
+        errors = join_two(errors, message)
+    for column in contract.columns:
+        if column.name not in columns:
+            columns[column.name] = pa.nulls(n, pa.string())
+    rows = pa.array(range(first_row, first_row + n), pa.int64())
+    return TextBatch(columns=columns, row_numbers=rows, errors=errors)
+
+
+# -- JSON Lines -------------------------------------------------------------------------------------
+
+
+def _json_text(value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _read_jsonl(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[TextBatch]:
+    options = contract.source.options
+    sources = [(c.source_name, c.name) for c in contract.columns]
+    stream = raw.open(info.compression, contract.source.max_uncompressed_bytes)
+    text: IO[str] = io.TextIOWrapper(io.BufferedReader(stream, 1 << 20), encoding=options.encoding, newline=None)
+    try:
+        line_no = 0
+        while True:
+            values: Dict[str, List[Optional[str]]] = {name: [] for _, name in sources}
+            rows: List[int] = []
+            errors: List[Optional[str]] = []
+            raws: List[Optional[str]] = []
+            bad = False
+            for line in text:
+                line_no += 1
+                stripped = line.strip()
+                if not stripped:
+                    continue
+                error, raw_line, record = None, None, None
+                try:
+                    record = json.loads(stripped)
+                    if not isinstance(record, dict):
+                        error = reasons.unparseable_row(f"line {line_no} is a JSON {type(record).__name__}, not an object")
+                except ValueError as exc:
+                    error = reasons.unparseable_row(f"line {line_no} is not valid JSON ({exc.args[0] if exc.args else exc})")
+                if error is not None:
+                    bad = True
+                    raw_line = stripped
+                    record = {}
+                assert record is not None
+                for src, name in sources:
+                    values[name].append(_json_text(record.get(src)))
+                rows.append(line_no)
+                errors.append(error)
+                raws.append(raw_line)
+                if len(rows) >= JSON_BATCH_LINES:
+                    break
+            if not rows:
+                break
+            yield TextBatch(
+                columns={name: pa.array(v, pa.string()) for name, v in values.items()},
+                row_numbers=pa.array(rows, pa.int64()),
+                errors=pa.array(errors, pa.string()) if bad else None,
+                raw=pa.array(raws, pa.string()) if bad else None,
+            )
+    finally:
+        info.bytes_read = stream.count
+        text.close()
+
+
+# -- Parquet ----------------------------------------------------------------------------------------
+
+
+def _read_parquet(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[TextBatch]:
+    with raw.filesystem.open_input_file(raw.path) as handle:
+        info.bytes_read = handle.size()
+        parquet = pq.ParquetFile(handle)
+        names = parquet.schema_arrow.names
+        wanted = {c.source_name: c.name for c in contract.columns}
+        present = [n for n in names if n in wanted]
+        info.ignored_columns = [n for n in names if n not in wanted]
+        missing = [c for c in contract.columns if c.source_name not in present]
+        required = [c.source_name for c in missing if not c.nullable]
+        if required:
+            raise raw.fail(
+                f"the Parquet schema lacks required column(s) {', '.join(repr(r) for r in required)}",
+                hint="map the column with 'source:' in the contract or fix the export",
+            )
+        info.missing_columns = [c.source_name for c in missing]
+        next_row = 1
+        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=present):
+            n = batch.num_rows
+            columns = {wanted[name]: batch.column(name) for name in present}
+            for column in contract.columns:
+                columns.setdefault(column.name, pa.nulls(n, pa.string()))
+            yield TextBatch(columns=columns, row_numbers=pa.array(range(next_row, next_row + n), pa.int64()))
+            next_row += n
