@@ -10,7 +10,10 @@ counted as quarantined. Nothing here makes data visible; :mod:`lakeport.commit` 
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Tuple
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Deque, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 import pyarrow as pa
@@ -22,7 +25,7 @@ from .. import reasons
 from ..layout import split_uri
 from ..model import QUARANTINED, EngineJob, EngineResult, FileOutcome, SourceInput
 from .convert import Converted, arrow_type, convert_text
-from .partitions import partition_keys
+from .partitions import partition_codes
 from .reader import FileInfo, RawFile, TextBatch, read_batches
 from .rules import NULL_TEXT, KeyTracker, check_rules, join_reasons
 from .writer import PartitionedWriter
@@ -42,9 +45,9 @@ def curated_schema(contract: Contract) -> pa.Schema:
     """The Arrow schema of curated files: stored data columns, then lineage."""
     fields = [pa.field(c.name, arrow_type(c.column_type)) for c in contract.data_columns]
     fields += [
-        pa.field("lakeport_run_id", pa.string()),
+        pa.field("lakeport_run_id", CONSTANT_TEXT),
         pa.field("lakeport_ingested_at", pa.timestamp("us")),
-        pa.field("lakeport_source", pa.string()),
+        pa.field("lakeport_source", CONSTANT_TEXT),
         pa.field("lakeport_source_row", pa.int64()),
     ]
     assert [f.name for f in fields[-4:]] == [n for n, _ in LINEAGE_COLUMNS]
@@ -57,15 +60,22 @@ def quarantine_schema(contract: Contract) -> pa.Schema:
     fields += [
         pa.field("lakeport_reason", pa.string()),
         pa.field("lakeport_raw", pa.string()),
-        pa.field("lakeport_source", pa.string()),
+        pa.field("lakeport_source", CONSTANT_TEXT),
         pa.field("lakeport_source_row", pa.int64()),
         pa.field("lakeport_ingested_at", pa.timestamp("us")),
     ]
     return pa.schema(fields)
 
 
+CONSTANT_TEXT = pa.dictionary(pa.int32(), pa.string())
+"""Run id and source object repeat on every row: dictionary-encoded in memory, plain text to readers."""
+
+
 def _constant(value: Any, n: int, type_: pa.DataType) -> pa.Array:
-    return pa.array([value], type_).take(pa.array(np.zeros(n, dtype=np.int32)))
+    zeros = pa.array(np.zeros(n, dtype=np.int32))
+    if type_ == CONSTANT_TEXT:
+        return pa.DictionaryArray.from_arrays(zeros, pa.array([value], pa.string()))
+    return pa.array([value], type_).take(zeros)
 
 
 class _FileRejected(Exception):
@@ -79,9 +89,10 @@ class PythonEngine:
 
     name = "python"
 
-    def __init__(self, memory_budget: int = 256 << 20, row_group_rows: int = 131072) -> None:
+    def __init__(self, memory_budget: int = 256 << 20, row_group_rows: int = 131072, threads: int = 2) -> None:
         self.memory_budget = memory_budget
         self.row_group_rows = row_group_rows
+        self.threads = threads
 
     def run(self, job: EngineJob) -> EngineResult:
         contract = job.contract
@@ -136,8 +147,8 @@ class PythonEngine:
         quality = contract.quality
         tracker.begin(source.source_id)
         try:
-            for batch in read_batches(raw, contract, info):
-                bad_rows = self._process_batch(job, source, batch, data_writer, quarantine_writer, tracker, outcome)
+            for prepared in self._prepared(contract, read_batches(raw, contract, info)):
+                bad_rows = self._process_batch(job, source, prepared, data_writer, quarantine_writer, tracker, outcome)
                 if bad_rows and quality.on_violation == "fail_file":
                     raise _FileRejected(
                         f"{bad_rows} row(s) break the contract and quality.on_violation is fail_file"
@@ -168,27 +179,33 @@ class PythonEngine:
         outcome.rows_quarantined = outcome.rows_read
         outcome.rows_written = 0
 
+    def _prepared(self, contract: Contract, batches: Iterator[TextBatch]) -> Iterator[_Prepared]:
+        """Convert batches on worker threads (Arrow kernels release the GIL), yielding them in order."""
+        window: Deque[Future[_Prepared]] = deque()
+        with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="lakeport-convert") as pool:
+            try:
+                for batch in batches:
+                    window.append(pool.submit(_prepare, contract, batch))
+                    if len(window) > self.threads:
+                        yield window.popleft().result()
+                while window:
+                    yield window.popleft().result()
+            finally:
+                for future in window:
+                    future.cancel()
+
     def _process_batch(
         self,
         job: EngineJob,
         source: SourceInput,
-        batch: TextBatch,
+        prepared: _Prepared,
         data_writer: PartitionedWriter,
         quarantine_writer: PartitionedWriter,
         tracker: KeyTracker,
         outcome: FileOutcome,
     ) -> int:
-        contract = job.contract
+        batch, typed, problems = prepared.batch, prepared.typed, prepared.problems
         n = batch.num_rows
-        typed, text, conversion = conform(contract, batch)
-        types = {c.name: typed[c.name].type for c in contract.columns}
-        rule_reasons = check_rules(contract, typed, text, types)
-        keys, partition_problems = partition_keys(contract, typed)
-        later = join_reasons([rule_reasons, partition_problems])
-        if conversion is not None and later is not None:
-            # rules and partitions are only judged on rows whose values all converted
-            later = pc.if_else(pc.is_null(conversion), later, NULL_TEXT)
-        problems = join_reasons([conversion, later])
         if tracker.active:
             eligible = pa.array(np.ones(n, dtype=bool)) if problems is None else pc.is_null(problems)
             problems = join_reasons([problems, tracker.check(typed, eligible, source.source_id)])
@@ -198,16 +215,18 @@ class PythonEngine:
         outcome.rows_read += n
         if bad_count:
             assert problems is not None and valid_mask is not None
-            bad_mask = pc.invert(valid_mask)
-            self._quarantine(job, source, batch, text, problems, bad_mask, quarantine_writer)
+            self._quarantine(job, source, batch, prepared.text, problems, pc.invert(valid_mask), quarantine_writer)
             outcome.rows_quarantined += bad_count
         good = n - bad_count
         if good:
             table = self._curated_table(job, source, batch, typed)
-            if valid_mask is not None:
+            codes = prepared.codes
+            if bad_count:
+                assert valid_mask is not None
                 table = table.filter(valid_mask)
-                keys = keys.filter(valid_mask) if keys is not None else None
-            data_writer.write(source.source_id, table, keys)
+                if codes is not None:
+                    codes = codes[valid_mask.to_numpy(zero_copy_only=False)]
+            data_writer.write(source.source_id, table, codes, prepared.keys)
             outcome.rows_written += good
         return bad_count
 
@@ -216,9 +235,9 @@ class PythonEngine:
         n = batch.num_rows
         columns = [typed[c.name] for c in job.contract.data_columns]
         columns += [
-            _constant(job.run_id, n, pa.string()),
+            _constant(job.run_id, n, CONSTANT_TEXT),
             _constant(job.ingested_at, n, pa.timestamp("us")),
-            _constant(source.uri, n, pa.string()),
+            _constant(source.uri, n, CONSTANT_TEXT),
             batch.row_numbers,
         ]
         return pa.Table.from_arrays(columns, schema=curated_schema(job.contract))
@@ -238,12 +257,35 @@ class PythonEngine:
         columns += [
             problems,
             batch.raw if batch.raw is not None else pa.nulls(n, pa.string()),
-            _constant(source.uri, n, pa.string()),
+            _constant(source.uri, n, CONSTANT_TEXT),
             batch.row_numbers,
             _constant(job.ingested_at, n, pa.timestamp("us")),
         ]
         table = pa.Table.from_arrays(columns, schema=quarantine_schema(job.contract)).filter(bad_mask)
-        writer.write(source.source_id, table, None)
+        writer.write(source.source_id, table)
+
+
+@dataclass
+class _Prepared:
+    batch: TextBatch
+    typed: Dict[str, pa.Array]
+    text: Dict[str, pa.Array]
+    problems: Optional[pa.Array]
+    codes: Optional[np.ndarray]
+    keys: Dict[int, Tuple[str, ...]]
+
+
+def _prepare(contract: Contract, batch: TextBatch) -> _Prepared:
+    """Everything about a batch that does not depend on the batches before it."""
+    typed, text, conversion = conform(contract, batch)
+    types = {c.name: typed[c.name].type for c in contract.columns}
+    rule_reasons = check_rules(contract, typed, text, types)
+    codes, keys, partition_problems = partition_codes(contract, typed)
+    later = join_reasons([rule_reasons, partition_problems])
+    if conversion is not None and later is not None:
+        # rules and partitions are only judged on rows whose values all converted
+        later = pc.if_else(pc.is_null(conversion), later, NULL_TEXT)
+    return _Prepared(batch, typed, text, join_reasons([conversion, later]), codes, keys)
 
 
 def conform(contract: Contract, batch: TextBatch) -> Tuple[Dict[str, pa.Array], Dict[str, pa.Array], Optional[pa.Array]]:

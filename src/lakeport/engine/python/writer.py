@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -71,6 +73,7 @@ class PartitionedWriter:
         remote: bool = True,
         location_for: Optional[Any] = None,
         file_name_for: Optional[Any] = None,
+        writer_threads: int = 2,
     ) -> None:
         self.filesystem = filesystem
         self.layout = layout
@@ -90,14 +93,25 @@ class PartitionedWriter:
         self._buffered_bytes = 0
         self.written: Dict[str, List[WrittenFile]] = {}
         self.peak_buffered_bytes = 0
+        self._pool = ThreadPoolExecutor(max_workers=writer_threads, thread_name_prefix="lakeport-writer")
+        self._pending: List[Future[None]] = []
+        self._max_pending = 2 * writer_threads
+        self._slot_locks: Dict[Tuple[str, PartitionKey], threading.Lock] = {}
+        self._state_lock = threading.Lock()
 
     # -- public -----------------------------------------------------------------------------------
 
-    def write(self, source: str, table: pa.Table, partition_keys: Optional[pa.Array]) -> None:
-        """Buffer ``table`` (already in ``schema``); ``partition_keys`` holds one path per row."""
+    def write(
+        self,
+        source: str,
+        table: pa.Table,
+        codes: Optional[np.ndarray] = None,
+        keys: Optional[Dict[int, PartitionKey]] = None,
+    ) -> None:
+        """Buffer ``table`` (already in ``schema``); ``codes`` maps each row to a partition in ``keys``."""
         if table.num_rows == 0:
             return
-        for key, part in self._split(table, partition_keys):
+        for key, part in self._split(table, codes, keys or {}):
             slot = (source, key)
             buffer = self._buffers.setdefault(slot, _Buffer())
             buffer.tables.append(part)
@@ -118,6 +132,7 @@ class PartitionedWriter:
         for slot in [s for s in self._buffers if s[0] == source]:
             self._flush(slot)
             self._buffers.pop(slot, None)
+        self._drain()
         for slot in [s for s in self._open if s[0] == source]:
             self._close(slot)
         return self.written.get(source, [])
@@ -126,6 +141,7 @@ class PartitionedWriter:
         """Forget and delete everything written for ``source`` (its file was rejected)."""
         for slot in [s for s in self._buffers if s[0] == source]:
             self._buffered_bytes -= self._buffers.pop(slot).nbytes
+        self._drain()
         for slot in [s for s in self._open if s[0] == source]:
             handle = self._open.pop(slot)
             handle.writer.close()
@@ -138,77 +154,96 @@ class PartitionedWriter:
     def close(self) -> None:
         for source in {s for s, _ in list(self._buffers) + list(self._open)}:
             self.finish_source(source)
+        self._pool.shutdown(wait=True)
         if self._owns_staging and self._staging:
             shutil.rmtree(self._staging, ignore_errors=True)
 
     # -- internals --------------------------------------------------------------------------------
 
-    def _split(self, table: pa.Table, keys: Optional[pa.Array]) -> List[Tuple[PartitionKey, pa.Table]]:
-        if keys is None:
+    def _split(
+        self, table: pa.Table, codes: Optional[np.ndarray], keys: Dict[int, PartitionKey]
+    ) -> List[Tuple[PartitionKey, pa.Table]]:
+        if codes is None:
             return [((), table)]
-        if isinstance(keys, pa.ChunkedArray):
-            keys = keys.combine_chunks()
-        encoded = pc.dictionary_encode(keys)
-        dictionary = encoded.dictionary.to_pylist()
-        if len(dictionary) == 1:
-            return [(tuple(dictionary[0].split("\x1f")), table)]
-        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        distinct = np.unique(codes)
+        if len(distinct) == 1:
+            return [(keys[int(distinct[0])], table)]
         order = np.argsort(codes, kind="stable")
         sorted_codes = codes[order]
+        indices = pa.array(order)
+        # one gather per column (a Table.take is several times slower on string columns)
+        gathered = pa.Table.from_arrays([pc.take(column, indices) for column in table.columns], schema=table.schema)
         bounds = np.flatnonzero(np.diff(sorted_codes)) + 1
         starts = np.concatenate(([0], bounds))
         ends = np.concatenate((bounds, [len(order)]))
-        out = []
-        for start, end in zip(starts, ends):
-            code = sorted_codes[start]
-            part = table.take(pa.array(order[start:end]))
-            out.append((tuple(dictionary[code].split("\x1f")), part))
-        return out
+        return [
+            (keys[int(sorted_codes[start])], gathered.slice(int(start), int(end - start)))
+            for start, end in zip(starts, ends)
+        ]
 
     def _flush(self, slot: Tuple[str, PartitionKey]) -> None:
+        """Hand the slot's buffered rows to a writer thread (Parquet encoding releases the GIL)."""
         buffer = self._buffers.get(slot)
         if buffer is None or buffer.rows == 0:
             return
-        table = pa.concat_tables(buffer.tables) if len(buffer.tables) > 1 else buffer.tables[0]
         self._buffered_bytes -= buffer.nbytes
         self._buffers[slot] = _Buffer()
-        offset = 0
-        while offset < table.num_rows:
-            handle = self._handle(slot)
-            room = self.max_rows_per_file - handle.rows
-            piece = table.slice(offset, room)
-            handle.writer.write_table(piece, row_group_size=max(piece.num_rows, 1))
-            handle.rows += piece.num_rows
-            offset += piece.num_rows
-            if handle.rows >= self.max_rows_per_file:
-                self._close(slot)
+        # bound the memory held by flushes still in flight
+        while len(self._pending) >= self._max_pending:
+            self._pending.pop(0).result()
+        lock = self._slot_locks.setdefault(slot, threading.Lock())
+        self._pending.append(self._pool.submit(self._write_rows, slot, buffer.tables, lock))
+
+    def _write_rows(self, slot: Tuple[str, PartitionKey], tables: List[pa.Table], lock: threading.Lock) -> None:
+        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+        with lock:
+            offset = 0
+            while offset < table.num_rows:
+                handle = self._handle(slot)
+                room = self.max_rows_per_file - handle.rows
+                piece = table.slice(offset, room)
+                handle.writer.write_table(piece, row_group_size=max(piece.num_rows, 1))
+                handle.rows += piece.num_rows
+                offset += piece.num_rows
+                if handle.rows >= self.max_rows_per_file:
+                    self._close(slot)
+
+    def _drain(self) -> None:
+        while self._pending:
+            self._pending.pop(0).result()
 
     def _handle(self, slot: Tuple[str, PartitionKey]) -> _Open:
-        handle = self._open.get(slot)
-        if handle is not None:
-            return handle
-        source, key = slot
-        chunk = self._chunks.get(slot, 0)
-        self._chunks[slot] = chunk + 1
+        with self._state_lock:
+            handle = self._open.get(slot)
+            if handle is not None:
+                return handle
+            source, key = slot
+            chunk = self._chunks.get(slot, 0)
+            self._chunks[slot] = chunk + 1
+            staging = self._staging_dir() if self.remote else ""
+            staged = len(self._chunks)
         uri = self._location_for(key) + self._file_name_for(source, chunk)
         if self.remote:
-            local_path = os.path.join(self._staging_dir(), f"{len(self._chunks)}-{chunk}.parquet")
+            local_path = os.path.join(staging, f"{staged}-{chunk}.parquet")
         else:
             local_path = filesystem_path(uri)
             os.makedirs(os.path.dirname(local_path), exist_ok=True)
         writer = pq.ParquetWriter(local_path, self.schema, **PARQUET_OPTIONS)
         handle = _Open(writer=writer, local_path=local_path, uri=uri, chunk=chunk)
-        self._open[slot] = handle
+        with self._state_lock:
+            self._open[slot] = handle
         return handle
 
     def _close(self, slot: Tuple[str, PartitionKey]) -> None:
-        handle = self._open.pop(slot)
+        with self._state_lock:
+            handle = self._open.pop(slot)
         handle.writer.close()
         size = os.path.getsize(handle.local_path)
         if self.remote:
             self._upload(handle.local_path, handle.uri)
             os.unlink(handle.local_path)
-        self.written.setdefault(slot[0], []).append(WrittenFile(handle.uri, slot[1], handle.rows, size))
+        with self._state_lock:
+            self.written.setdefault(slot[0], []).append(WrittenFile(handle.uri, slot[1], handle.rows, size))
 
     def _upload(self, local_path: str, uri: str) -> None:
         with open(local_path, "rb") as source, self.filesystem.open_output_stream(filesystem_path(uri)) as sink:
@@ -225,7 +260,7 @@ class PartitionedWriter:
             pass
 
     def _staging_dir(self) -> str:
-        if self._staging is None:
+        if self._staging is None:  # called under _state_lock
             self._staging = tempfile.mkdtemp(prefix="lakeport-")
             self._owns_staging = True
         return self._staging
