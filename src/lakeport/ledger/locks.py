@@ -1,0 +1,172 @@
+"""One run at a time per dataset: a leased lock on the dataset's head item in the ``datasets`` table.
+
+The lock lives in two attributes of the registry's head item (``version = 0``): ``lock_owner`` (the
+run id holding it) and ``lock_expires_at`` (epoch seconds). The registry's optimistic lock uses other
+attributes (``latest_version``), so applying a contract and holding the dataset lock never interfere.
+A lock whose lease ran out is free: a crashed run does not block the dataset for longer than its
+lease. The lock never creates the head item; a dataset without a contract has nothing to lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Dict, Optional
+
+from botocore.exceptions import ClientError
+
+from lakeport.aws import translate
+from lakeport.clock import epoch, from_epoch, iso
+from lakeport.dynamo import attr, from_item, is_condition_failure, names_for, old_item, values_for
+from lakeport.errors import DatasetBusyError, DatasetNotFoundError
+
+HEAD_VERSION = 0
+
+
+@dataclass(frozen=True)
+class LockLease:
+    dataset: str
+    owner: str
+    expires_at: int
+
+    @property
+    def expires(self) -> str:
+        return iso(from_epoch(self.expires_at))
+
+
+class DatasetLock:
+    """Acquire, renew and release the per-dataset lock."""
+
+    def __init__(self, dynamodb_client: Any, datasets_table: str) -> None:
+        self._ddb = dynamodb_client
+        self.table_name = datasets_table
+
+    def acquire(
+        self, dataset: str, owner: str, lease_seconds: int, now: Optional[datetime] = None
+    ) -> LockLease:
+        """Take the lock for ``owner`` (free, expired, or already ``owner``'s).
+
+        Raises :class:`DatasetBusyError` (transient) naming the holder and its expiry otherwise, and
+        :class:`DatasetNotFoundError` when the dataset has no contract.
+        """
+        now_epoch = epoch(now)
+        expires = now_epoch + int(lease_seconds)
+        self._update(
+            dataset,
+            owner,
+            "SET #lock_owner = :owner, #lock_expires_at = :expires, #lock_acquired_at = :stamp",
+            "attribute_exists(#dataset) AND (attribute_not_exists(#lock_owner) OR #lock_expires_at < :now"
+            " OR #lock_owner = :owner)",
+            {":owner": owner, ":expires": expires, ":stamp": iso(now), ":now": now_epoch},
+            action="acquiring the lock of",
+        )
+        return LockLease(dataset, owner, expires)
+
+    def renew(
+        self, dataset: str, owner: str, lease_seconds: int, now: Optional[datetime] = None
+    ) -> LockLease:
+        """Extend ``owner``'s lock. Raises :class:`DatasetBusyError` if another run holds it now."""
+        expires = epoch(now) + int(lease_seconds)
+        self._update(
+            dataset,
+            owner,
+            "SET #lock_expires_at = :expires",
+            "attribute_exists(#dataset) AND #lock_owner = :owner",
+            {":owner": owner, ":expires": expires},
+            action="renewing the lock of",
+        )
+        return LockLease(dataset, owner, expires)
+
+    def release(self, dataset: str, owner: str) -> bool:
+        """Release ``owner``'s lock; ``False`` (and nothing changed) when ``owner`` does not hold it."""
+        expression = "REMOVE #lock_owner, #lock_expires_at, #lock_acquired_at"
+        condition = "attribute_exists(#dataset) AND #lock_owner = :owner"
+        try:
+            self._ddb.update_item(
+                TableName=self.table_name,
+                Key=_head_key(dataset),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names_for(expression, condition),
+                ExpressionAttributeValues=values_for({":owner": owner}),
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise translate(exc, f"releasing the lock of dataset {dataset} (run {owner})") from exc
+        return True
+
+    def holder(self, dataset: str, now: Optional[datetime] = None) -> Optional[LockLease]:
+        """The live lock of ``dataset``, if any (an expired lock counts as free)."""
+        try:
+            response = self._ddb.get_item(
+                TableName=self.table_name,
+                Key=_head_key(dataset),
+                ProjectionExpression="#lock_owner, #lock_expires_at",
+                ExpressionAttributeNames=names_for("#lock_owner, #lock_expires_at"),
+                ConsistentRead=True,
+            )
+        except ClientError as exc:
+            raise translate(exc, f"reading the lock of dataset {dataset}") from exc
+        item = response.get("Item") or {}
+        if "lock_owner" not in item or int(item["lock_expires_at"]["N"]) < epoch(now):
+            return None
+        return LockLease(dataset, item["lock_owner"]["S"], int(item["lock_expires_at"]["N"]))
+
+    def _update(
+        self,
+        dataset: str,
+        owner: str,
+        expression: str,
+        condition: str,
+        values: Dict[str, Any],
+        action: str,
+    ) -> None:
+        try:
+            self._ddb.update_item(
+                TableName=self.table_name,
+                Key=_head_key(dataset),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names_for(expression, condition),
+                ExpressionAttributeValues=values_for(values),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise translate(exc, f"{action} dataset {dataset} (run {owner})") from exc
+            current = old_item(exc) or self._read(dataset)
+            raise _refusal(dataset, owner, current, action) from None
+
+    def _read(self, dataset: str) -> Dict[str, Any]:
+        try:
+            response = self._ddb.get_item(
+                TableName=self.table_name, Key=_head_key(dataset), ConsistentRead=True
+            )
+        except ClientError as exc:
+            raise translate(exc, f"reading the lock of dataset {dataset}") from exc
+        return from_item(response.get("Item"))
+
+
+def _head_key(dataset: str) -> Dict[str, Any]:
+    return {"dataset": attr(dataset), "version": attr(HEAD_VERSION)}
+
+
+def _refusal(dataset: str, owner: str, current: Dict[str, Any], action: str) -> Exception:
+    if not current:
+        return DatasetNotFoundError(
+            f"dataset {dataset} has no contract in the registry, so run {owner} cannot lock it",
+            hint="apply one first: lakeport contract apply <file>",
+        )
+    holder = current.get("lock_owner")
+    if holder is None:
+        return DatasetBusyError(
+            f"dataset {dataset}: run {owner} no longer holds the lock (it was released or taken over)",
+            hint="acquire the lock again before going on",
+        )
+    expires = current.get("lock_expires_at")
+    until = iso(from_epoch(int(expires))) if expires is not None else "unknown"
+    return DatasetBusyError(
+        f"dataset {dataset} is locked by run {holder} until {until}; run {owner} must wait",
+        hint="retry after the holder finishes or its lease expires; 'lakeport runs' shows what is running",
+    )
