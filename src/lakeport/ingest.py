@@ -1,0 +1,389 @@
+"""One ingest run, end to end: the algorithm both engines share.
+
+lock the dataset -> claim the objects -> catalog tables -> engine writes new generations (invisible)
+-> complete the generations (append copies, upsert merges) -> check the accounting -> switch the
+catalog (the moment readers see the run) -> file ledger -> run ledger -> metrics -> unlock.
+
+A crash anywhere before the catalog switch leaves the live data untouched; a crash after it leaves
+complete data visible and the ledgers behind, which a retry of the same run id brings up to date
+(every step is idempotent for a given run id). Rows read always equal rows written + quarantined +
+duplicates dropped, per file and per run, or the run fails before anything becomes visible.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from .aws import AwsContext, translate
+from .catalog import QUARANTINE_TABLE, Catalog
+from .contract import Contract
+from .cost import glue_run_cost
+from .engine.generations import Generations
+from .engine.layout import TableLayout, source_id, split_uri
+from .engine.model import QUARANTINED, SUCCEEDED, EngineJob, EngineResult, FileOutcome, SourceInput
+from .errors import AccountingError, LakeportError
+from .ledger.files import FAILED, FileLedger, SourceObject
+from .ledger.locks import DatasetLock
+from .ledger.runs import RunLedger, RunRecord, new_run_id
+from .metrics import publish_run_metrics
+from .registry import ContractRegistry
+from .resources import Resources
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOCK_LEASE = 2 * 3600
+DEFAULT_CLAIM_LEASE = 2 * 3600
+
+
+@dataclass
+class IngestRequest:
+    """What to ingest: a dataset, the raw objects (in order) and how the run was started."""
+
+    dataset: str
+    objects: Sequence[SourceObject]
+    run_id: Optional[str] = None
+    force: bool = False
+    engine: str = "python"
+    engine_reason: str = "chosen by the caller"
+    contract_version: Optional[int] = None
+    execution_arn: Optional[str] = None
+    job_run_id: Optional[str] = None
+
+
+@dataclass
+class RunSummary:
+    """The outcome of a run, as printed by the CLI and returned by the Glue job."""
+
+    dataset: str
+    run_id: str
+    state: str
+    engine: str
+    engine_reason: str
+    files: List[FileOutcome] = field(default_factory=list)
+    skipped: List[str] = field(default_factory=list)
+    partitions: List[str] = field(default_factory=list)
+    seconds: float = 0.0
+    error: Optional[str] = None
+
+    def totals(self) -> Dict[str, int]:
+        keys = ("rows_read", "rows_written", "rows_quarantined", "rows_duplicate", "bytes_read")
+        return {k: sum(getattr(f, k) for f in self.files) for k in keys}
+
+
+EngineFactory = Callable[[str], Any]
+
+
+def default_engine(name: str) -> Any:
+    if name == "spark":
+        from .engine.spark.engine import SparkEngine  # type: ignore[import-not-found]
+
+        return SparkEngine()
+    from .engine.python.engine import PythonEngine
+
+    return PythonEngine()
+
+
+class Ingestor:
+    """Runs ingests for one deployment (its buckets and tables) through one AWS context."""
+
+    def __init__(
+        self,
+        aws: AwsContext,
+        resources: Resources,
+        *,
+        engine_factory: EngineFactory = default_engine,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        lock_lease_seconds: int = DEFAULT_LOCK_LEASE,
+        claim_lease_seconds: int = DEFAULT_CLAIM_LEASE,
+        publish_metrics: bool = True,
+        filesystem: Any = None,
+    ) -> None:
+        self.aws = aws
+        self.resources = resources
+        self.engine_factory = engine_factory
+        self.clock = clock
+        self.lock_lease_seconds = lock_lease_seconds
+        self.claim_lease_seconds = claim_lease_seconds
+        self.publish_metrics = publish_metrics
+        ddb = aws.client("dynamodb")
+        self.registry = ContractRegistry(ddb, resources.datasets_table)
+        self.files = FileLedger(ddb, resources.files_table)
+        self.runs = RunLedger(ddb, resources.runs_table)
+        self.lock = DatasetLock(ddb, resources.datasets_table)
+        self.catalog = Catalog(aws.client("glue"))
+        self._filesystem = filesystem
+
+    @property
+    def filesystem(self) -> Any:
+        if self._filesystem is None:
+            self._filesystem = self.aws.s3_filesystem()
+        return self._filesystem
+
+    def layout(self, contract: Contract) -> TableLayout:
+        return TableLayout.for_contract(
+            contract, f"s3://{self.resources.curated_bucket}", f"s3://{self.resources.quarantine_bucket}"
+        )
+
+    # -- the run ------------------------------------------------------------------------------------
+
+    def run(self, request: IngestRequest) -> RunSummary:
+        started = time.monotonic()
+        contract = self.registry.get(request.dataset, request.contract_version)
+        run_id = request.run_id or new_run_id(self.clock())
+        record = self.runs.start(
+            RunRecord(
+                dataset=contract.dataset,
+                run_id=run_id,
+                engine=request.engine,
+                engine_reason=request.engine_reason,
+                contract_version=contract.version,
+                files=len(request.objects),
+                file_uris=[o.uri for o in request.objects],
+                execution_arn=request.execution_arn,
+                job_run_id=request.job_run_id,
+            )
+        )
+        # a retried run keeps its first start time, so its lineage columns and files are identical
+        ingested_at = _parse_time(record.started_at) or self.clock()
+        summary = RunSummary(contract.dataset, run_id, "RUNNING", request.engine, request.engine_reason)
+        claimed: List[SourceObject] = []
+        try:
+            self.lock.acquire(contract.dataset, run_id, self.lock_lease_seconds)
+            claimed = self._claim(contract, run_id, request, summary)
+            result = self._ingest(contract, run_id, ingested_at, request.engine, claimed, summary)
+            summary.files = result.files if result is not None else []
+            summary.state = "SUCCEEDED"
+            summary.seconds = time.monotonic() - started
+            self._record_success(contract, run_id, summary, {o.uri: o for o in claimed})
+            return summary
+        except LakeportError as exc:
+            self._record_failure(contract, run_id, claimed, exc, transient=exc.transient)
+            raise
+        except Exception as exc:
+            error = translate(exc, f"ingest run {run_id} of {contract.dataset}")
+            self._record_failure(contract, run_id, claimed, error, transient=error.transient)
+            raise error from exc
+        finally:
+            try:
+                self.lock.release(contract.dataset, run_id)
+            except LakeportError:
+                log.warning("could not release the lock of %s held by %s; it expires on its own", contract.dataset, run_id)
+
+    def _claim(
+        self, contract: Contract, run_id: str, request: IngestRequest, summary: RunSummary
+    ) -> List[SourceObject]:
+        claimed = []
+        for obj in request.objects:
+            claim = self.files.claim(
+                obj, contract.dataset, run_id, lease_seconds=self.claim_lease_seconds, force=request.force
+            )
+            if claim.claimed:
+                claimed.append(obj)
+            else:
+                summary.skipped.append(claim.describe())
+        return claimed
+
+    def _ingest(
+        self,
+        contract: Contract,
+        run_id: str,
+        ingested_at: datetime,
+        engine_name: str,
+        objects: List[SourceObject],
+        summary: RunSummary,
+    ) -> Optional[EngineResult]:
+        if not objects:
+            return None
+        layout = self.layout(contract)
+        self.catalog.ensure_table(contract, layout.table_location)
+        from .engine.python.engine import quarantine_schema
+
+        quarantine_columns = [(f.name, "timestamp" if f.name == "lakeport_ingested_at" else
+                               "bigint" if f.name == "lakeport_source_row" else "string")
+                              for f in quarantine_schema(contract)]
+        self.catalog.ensure_table(contract, layout.quarantine_location, columns=quarantine_columns,
+                                  table_type=QUARANTINE_TABLE)
+        live = self._live(contract, layout)
+        generations = Generations(self.filesystem, layout, contract, run_id)
+        sources = [self._source_input(obj) for obj in objects]
+        changed = self._check_unchanged(contract, objects)
+        job = EngineJob(
+            contract=contract,
+            run_id=run_id,
+            ingested_at=ingested_at.replace(tzinfo=None) if ingested_at.tzinfo else ingested_at,
+            sources=[s for s in sources if s.uri not in changed],
+            layout=layout,
+            input_filesystem=self.filesystem,
+            output_filesystem=self.filesystem,
+            remote_output=True,
+            table_keys=lambda: generations.live_keys(live),
+        )
+        engine = self.engine_factory(engine_name)
+        result: EngineResult = engine.run(job)
+        for source in sources:
+            if source.uri in changed:
+                result.files.append(FileOutcome(source=source, state=QUARANTINED, reason=changed[source.uri]))
+        plan = generations.build(result, live)
+        for outcome in result.files:
+            superseded = plan.rows_superseded.get(outcome.source.uri, 0)
+            outcome.rows_duplicate += superseded
+            outcome.rows_written -= superseded
+        self._check_accounting(contract, run_id, result.files)
+        self._quarantine_rejected_files(contract, layout, run_id, objects, result.files)
+        # the moment of truth: readers switch to the new generations
+        if contract.partition_by:
+            self.catalog.set_partitions(contract.database, contract.table, plan.locations)
+        elif plan.locations:
+            self.catalog.set_table_location(contract.database, contract.table, plan.locations[()])
+        if any(o.quarantine_files for o in result.files):
+            self.catalog.set_partitions(
+                contract.database, contract.quarantine_table, {(run_id,): layout.quarantine_run_location(run_id)}
+            )
+        summary.partitions = [layout.partition_path(k).rstrip("/") or "(table)" for k in sorted(plan.locations)]
+        return result
+
+    def _live(self, contract: Contract, layout: TableLayout) -> Dict[Any, str]:
+        if contract.partition_by:
+            return dict(self.catalog.get_partitions(contract.database, contract.table))
+        location = self.catalog.table_location(contract.database, contract.table)
+        # a new unpartitioned table points at its root until its first run
+        return {} if location.rstrip("/") == layout.table_location.rstrip("/") else {(): location}
+
+    def _source_input(self, obj: SourceObject) -> SourceInput:
+        version = obj.ledger_key[1]
+        return SourceInput(uri=obj.uri, version=version, size=obj.size, source_id=source_id(obj.uri, version), key=obj.key)
+
+    def _check_unchanged(self, contract: Contract, objects: List[SourceObject]) -> Dict[str, str]:
+        """Objects replaced since they were announced are not read (their new version has its own event)."""
+        changed: Dict[str, str] = {}
+        s3 = self.aws.client("s3")
+        for obj in objects:
+            try:
+                head = s3.head_object(Bucket=obj.bucket, Key=obj.key)
+            except Exception as exc:
+                error = translate(exc, f"reading {obj.uri}")
+                if error.transient:
+                    raise error from exc
+                changed[obj.uri] = f"the object is gone ({error.message}); deliver it again"
+                continue
+            etag = str(head.get("ETag", "")).strip('"')
+            if obj.etag and etag and etag != obj.etag.strip('"'):
+                changed[obj.uri] = (
+                    f"the object was replaced after it was announced (etag {obj.etag} -> {etag});"
+                    " the new version is ingested by its own run"
+                )
+        return changed
+
+    @staticmethod
+    def _check_accounting(contract: Contract, run_id: str, outcomes: List[FileOutcome]) -> None:
+        for outcome in outcomes:
+            if not outcome.balanced:
+                raise AccountingError(
+                    f"dataset {contract.dataset}, run {run_id}: {outcome.source.uri} read {outcome.rows_read} rows"
+                    f" but wrote {outcome.rows_written}, quarantined {outcome.rows_quarantined} and dropped"
+                    f" {outcome.rows_duplicate}; nothing was made visible",
+                    hint="this is a lakeport bug: keep the run id and report it",
+                )
+
+    def _quarantine_rejected_files(
+        self,
+        contract: Contract,
+        layout: TableLayout,
+        run_id: str,
+        objects: List[SourceObject],
+        outcomes: List[FileOutcome],
+    ) -> None:
+        by_uri = {o.uri: o for o in objects}
+        for outcome in outcomes:
+            if outcome.state != QUARANTINED:
+                continue
+            obj = by_uri[outcome.source.uri]
+            target = layout.rejected_file_location(run_id, obj.key)
+            try:
+                self.filesystem.copy_file(f"{obj.bucket}/{obj.key}", split_uri(target)[1])
+                outcome.rejected_copy = target
+            except (OSError, FileNotFoundError) as exc:
+                log.warning("could not copy rejected %s to quarantine: %s", obj.uri, exc)
+
+    # -- ledgers ----------------------------------------------------------------------------------
+
+    def _record_success(
+        self, contract: Contract, run_id: str, summary: RunSummary, objects: Dict[str, SourceObject]
+    ) -> None:
+        for outcome in summary.files:
+            self.files.finish(
+                objects[outcome.source.uri],
+                run_id,
+                SUCCEEDED if outcome.state == SUCCEEDED else QUARANTINED,
+                outcome.rows_read,
+                outcome.rows_written,
+                outcome.rows_quarantined,
+                outcome.rows_duplicate,
+                reason=outcome.reason,
+                quarantine_uri=outcome.rejected_copy,
+            )
+        totals = summary.totals()
+        self.runs.finish(
+            contract.dataset,
+            run_id,
+            state="SUCCEEDED",
+            partitions=summary.partitions,
+            partition_count=len(summary.partitions),
+            duration_seconds=round(summary.seconds, 3),
+            estimated_cost_usd=glue_run_cost(summary.engine, summary.seconds),
+            **totals,
+        )
+        if self.publish_metrics:
+            publish_run_metrics(
+                self.aws.client("cloudwatch"),
+                self.resources.metrics_namespace,
+                contract.dataset,
+                seconds=summary.seconds,
+                files_failed=0,
+                files_quarantined=sum(1 for f in summary.files if f.state == QUARANTINED),
+                engine=summary.engine,
+                **totals,
+            )
+
+    def _record_failure(
+        self, contract: Contract, run_id: str, claimed: List[SourceObject], error: LakeportError, transient: bool
+    ) -> None:
+        """A transient failure leaves the claims for the retry; a terminal one marks them FAILED."""
+        try:
+            self.runs.fail(contract.dataset, run_id, error.one_line())
+            if not transient:
+                for obj in claimed:
+                    self.files.finish(obj, run_id, FAILED, 0, 0, 0, 0, reason=error.one_line())
+            if self.publish_metrics and not transient:
+                publish_run_metrics(
+                    self.aws.client("cloudwatch"),
+                    self.resources.metrics_namespace,
+                    contract.dataset,
+                    rows_read=0,
+                    rows_written=0,
+                    rows_quarantined=0,
+                    rows_duplicate=0,
+                    bytes_read=0,
+                    seconds=0.0,
+                    files_failed=len(claimed),
+                    files_quarantined=0,
+                )
+        except LakeportError as exc:
+            log.error("could not record the failure of run %s: %s", run_id, exc.one_line())
+
+
+def _parse_time(text: Optional[str]) -> Optional[datetime]:
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(timezone.utc)
+
+
+__all__ = ["IngestRequest", "Ingestor", "RunSummary"]
