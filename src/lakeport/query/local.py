@@ -1,0 +1,155 @@
+"""Athena SQL answered locally: translated to DuckDB and run over the Parquet the catalog points to.
+
+Each table the query names is looked up in the Glue Data Catalog; its partitions' locations become a
+pyarrow dataset (partition values as columns, the catalog's column types as the schema, files read
+from S3 through pyarrow) which DuckDB scans with filters pushed down. So a local answer reflects
+exactly what Athena would see: only the generations the catalog points at, never a half-written run.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any, Dict, List, Optional, Tuple
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from ..catalog import Catalog
+from ..engine.generations import list_parquet
+from ..engine.layout import split_uri
+from ..errors import ConfigurationError, TerminalError
+from .translate import referenced_tables, to_duckdb
+
+
+class QueryError(TerminalError):
+    """The SQL cannot be run: a syntax error, an unknown table or column, a type error."""
+
+
+def arrow_type_for_glue(glue_type: str) -> pa.DataType:
+    """The Arrow type DuckDB should see for a catalog column type."""
+    from ..contract.types import parse_type
+    from ..engine.python.convert import arrow_type
+
+    return arrow_type(parse_type(glue_type))
+
+
+def _partition_value(text: str, type_: pa.DataType) -> Any:
+    if pa.types.is_date(type_):
+        return date.fromisoformat(text)
+    if pa.types.is_integer(type_):
+        return int(text)
+    if pa.types.is_decimal(type_):
+        return Decimal(text)
+    if pa.types.is_boolean(type_):
+        return text == "true"
+    if pa.types.is_floating(type_):
+        return float(text)
+    return text
+
+
+class LocalQueryEngine:
+    """Runs Athena SQL with DuckDB over catalogued Parquet (any pyarrow filesystem)."""
+
+    def __init__(self, glue_client: Any, filesystem: Any) -> None:
+        self.catalog = Catalog(glue_client)
+        self.filesystem = filesystem
+
+    def dataset(self, database: str, table: str) -> ds.Dataset:
+        described = self.catalog.get_table(database, table)
+        if described is None:
+            raise QueryError(
+                f"table {database}.{table} does not exist in the Glue Data Catalog",
+                hint="list datasets with 'lakeport contract list'; a table appears after its first run",
+            )
+        columns = described["StorageDescriptor"].get("Columns", [])
+        keys = described.get("PartitionKeys", [])
+        fields = [pa.field(c["Name"], arrow_type_for_glue(c["Type"])) for c in columns]
+        key_fields = [pa.field(k["Name"], arrow_type_for_glue(k["Type"])) for k in keys]
+        schema = pa.schema(fields + key_fields)
+        parquet = ds.ParquetFileFormat()
+        if not keys:
+            location = described["StorageDescriptor"].get("Location", "")
+            paths = [split_uri(u)[1] for u in list_parquet(self.filesystem, location)] if location else []
+            return ds.FileSystemDataset.from_paths(paths, schema=schema, format=parquet, filesystem=self.filesystem)
+        paths: List[str] = []
+        expressions: List[ds.Expression] = []
+        for values, location in sorted(self.catalog.get_partitions(database, table).items()):
+            expression = None
+            for key_field, text in zip(key_fields, values):
+                term = ds.field(key_field.name) == pa.scalar(_partition_value(text, key_field.type), key_field.type)
+                expression = term if expression is None else expression & term
+            for uri in list_parquet(self.filesystem, location):
+                paths.append(split_uri(uri)[1])
+                expressions.append(expression)
+        return ds.FileSystemDataset.from_paths(
+            paths, schema=schema, format=parquet, filesystem=self.filesystem, partitions=expressions
+        )
+
+    def execute(self, sql: str) -> pa.Table:
+        import duckdb
+
+        translated = to_duckdb(sql)
+        connection = duckdb.connect(database=":memory:")
+        try:
+            registered: Dict[Tuple[str, str], str] = {}
+            for database, table in referenced_tables(sql):
+                if (database, table) in registered:
+                    continue
+                if not database:
+                    raise QueryError(
+                        f"table '{table}' has no database; write it as <database>.{table} (e.g. sales.{table})"
+                    )
+                alias = f"__lakeport_{database}_{table}"
+                connection.register(alias, self.dataset(database, table))
+                connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
+                connection.execute(f'CREATE OR REPLACE VIEW "{database}"."{table}" AS SELECT * FROM "{alias}"')
+                registered[(database, table)] = alias
+            try:
+                cursor = connection.execute(translated)
+                # DuckDB 2 renamed fetch_arrow_table to to_arrow_table
+                fetch = getattr(cursor, "to_arrow_table", None) or cursor.fetch_arrow_table
+                return fetch()
+            except duckdb.Error as exc:
+                raise QueryError(f"the query failed: {str(exc).splitlines()[0]}", hint=f"ran as DuckDB SQL: {translated}") from None
+        finally:
+            connection.close()
+
+
+class AthenaQueryEngine:
+    """Runs the SQL in the deployment's Athena workgroup (on AWS)."""
+
+    def __init__(self, athena_client: Any, workgroup: str, poll_seconds: float = 0.5, timeout_seconds: float = 900) -> None:
+        self.athena = athena_client
+        self.workgroup = workgroup
+        self.poll_seconds = poll_seconds
+        self.timeout_seconds = timeout_seconds
+
+    def execute(self, sql: str) -> pa.Table:
+        import time
+
+        started = self.athena.start_query_execution(QueryString=sql, WorkGroup=self.workgroup)
+        query_id = started["QueryExecutionId"]
+        deadline = time.monotonic() + self.timeout_seconds
+        while True:
+            status = self.athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
+            state = status["State"]
+            if state == "SUCCEEDED":
+                break
+            if state in ("FAILED", "CANCELLED"):
+                raise QueryError(f"Athena query {query_id} {state.lower()}: {status.get('StateChangeReason', '')}")
+            if time.monotonic() > deadline:
+                raise ConfigurationError(f"Athena query {query_id} did not finish in {self.timeout_seconds:.0f} s")
+            time.sleep(self.poll_seconds)
+        names: Optional[List[str]] = None
+        rows: List[List[Optional[str]]] = []
+        for page in self.athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id):
+            result = page["ResultSet"]
+            if names is None:
+                names = [c["Name"] for c in result["ResultSetMetadata"]["ColumnInfo"]]
+                data = result["Rows"][1:]  # the first row repeats the header
+            else:
+                data = result["Rows"]
+            rows.extend([[d.get("VarCharValue") for d in row["Data"]] for row in data])
+        names = names or []
+        return pa.table({name: [r[i] for r in rows] for i, name in enumerate(names)})
