@@ -46,14 +46,23 @@ def test_start_records_a_running_run(runs: RunLedger) -> None:
     assert len(stored.file_uris) == 100
 
 
-def test_a_retried_run_restarts_the_same_record(runs: RunLedger) -> None:
+def test_a_retried_run_restarts_the_same_record(aws, runs: RunLedger) -> None:  # type: ignore[no-untyped-def]
     first = started(runs)
+    # the state machine records its execution on the same item
+    aws.client("dynamodb").update_item(
+        TableName=runs.table_name,
+        Key={"dataset": {"S": "sales.orders"}, "run_id": {"S": first.run_id}},
+        UpdateExpression="SET execution_arn = :arn",
+        ExpressionAttributeValues={":arn": {"S": "arn:aws:states:us-east-1:123456789012:execution:x:y"}},
+    )
     runs.fail(
         "sales.orders", first.run_id, "DatasetBusyError: locked by run x", now=T0 + timedelta(minutes=1)
     )
     again = runs.start(RunRecord(dataset="sales.orders", run_id=first.run_id), now=T0 + timedelta(minutes=5))
     assert (again.state, again.attempts, again.error) == ("RUNNING", 2, None)
     assert again.started_at == first.started_at
+    assert again.execution_arn == "arn:aws:states:us-east-1:123456789012:execution:x:y"
+    assert again.engine == "python"
 
 
 def test_finish_records_counts_and_duration(runs: RunLedger) -> None:

@@ -91,6 +91,7 @@ class RunRecord:
 
 _FIELDS = tuple(f.name for f in fields(RunRecord))
 _KEYS = ("dataset", "run_id")
+_END_FIELDS = ("finished_at", "duration_seconds", "error")
 
 
 class RunLedger:
@@ -106,23 +107,23 @@ class RunLedger:
         """Record a run as RUNNING. Starting the same run again (a retry) resets it to RUNNING,
         keeps the first ``started_at`` and bumps ``attempts``."""
         values = record.to_values()
-        values.update(state=RUNNING, finished_at=None, duration_seconds=None, error=None)
+        values["state"] = RUNNING
         started_at = values.pop("started_at") or iso(now)
         values.pop("attempts")
-        sets, removes, plain = [], [], {":started": started_at, ":zero": 0, ":one": 1}
+        # a restart clears the outcome of the previous attempt and keeps what others recorded
+        # (e.g. the state machine's execution_arn) unless the record carries a new value
+        removes = ["#finished_at", "#duration_seconds", "#error"]
+        sets, plain = [], {":started": started_at, ":zero": 0, ":one": 1}
         for name, value in values.items():
-            if name in _KEYS:
+            if name in _KEYS or name in _END_FIELDS or value is None:
                 continue
-            if value is None:
-                removes.append(f"#{name}")
-            else:
-                sets.append(f"#{name} = :{name}")
-                plain[f":{name}"] = value
+            sets.append(f"#{name} = :{name}")
+            plain[f":{name}"] = value
         sets += [
             "#started_at = if_not_exists(#started_at, :started)",
             "#attempts = if_not_exists(#attempts, :zero) + :one",
         ]
-        expression = f"SET {', '.join(sets)}" + (f" REMOVE {', '.join(removes)}" if removes else "")
+        expression = f"SET {', '.join(sets)} REMOVE {', '.join(removes)}"
         return self._update(record.dataset, record.run_id, expression, plain, None, "starting")
 
     def finish(self, dataset: str, run_id: str, now: Optional[datetime] = None, **fields_: Any) -> RunRecord:
