@@ -26,3 +26,17 @@ def aws(emulator):  # type: ignore[no-untyped-def]
     """An AwsContext on a freshly reset emulator."""
     emulator.reset()
     return emulator.context()
+
+
+@pytest.fixture
+def local_stack(emulator):  # type: ignore[no-untyped-def]
+    """A provisioned LocalStack on the session emulator (reset first), stopped after the test."""
+    from lakeport.local.stack import LocalStack
+
+    emulator.reset()
+    stack = LocalStack(emulator=emulator)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()

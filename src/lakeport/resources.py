@@ -125,7 +125,9 @@ class Resources:
         return cls.from_terraform_outputs(data)
 
     @classmethod
-    def from_environment(cls, environ: Optional[Mapping[str, str]] = None, account_id: Optional[str] = None) -> Resources:
+    def from_environment(
+        cls, environ: Optional[Mapping[str, str]] = None, account_id: Optional[str] = None
+    ) -> Resources:
         """``LAKEPORT_OUTPUTS`` (a terraform output file) wins; else ``LAKEPORT_NAME_PREFIX`` + account."""
         env = os.environ if environ is None else environ
         if env.get("LAKEPORT_OUTPUTS"):
@@ -151,6 +153,23 @@ class Resources:
             "--artifacts_bucket": self.artifacts_bucket,
             "--metrics_namespace": self.metrics_namespace,
         }
+
+    # Names derived from the prefix by the same rule in terraform/ (no terraform output needed).
+
+    def dispatcher_function_name(self) -> str:
+        return f"{self.name_prefix}-dispatcher"
+
+    def notifier_function_name(self) -> str:
+        return f"{self.name_prefix}-notifier"
+
+    def function_arn(self, function_name: str) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{function_name}"
+
+    def raw_events_rule_name(self) -> str:
+        return f"{self.name_prefix}-raw-object-created"
+
+    def kms_key_alias(self) -> str:
+        return f"alias/{self.name_prefix}"
 
     def state_machine_arn(self) -> str:
         return f"arn:aws:states:{self.region}:{self.account_id}:stateMachine:{self.state_machine_name}"

@@ -12,8 +12,8 @@ import socket
 import urllib.request
 from typing import Any, Optional
 
-from ..aws import AwsContext
-from ..resources import LOCAL_REGION
+from lakeport.aws import AwsContext
+from lakeport.resources import LOCAL_REGION
 
 # moto accepts any credentials; fixed ones keep the SDK from looking for a real profile.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -32,6 +32,7 @@ class EmbeddedAws:
         self.requested_port = port
         self.region = region
         self._server: Any = None
+        self._context: Optional[AwsContext] = None
         self.port: Optional[int] = None
 
     @property
@@ -59,6 +60,7 @@ class EmbeddedAws:
         if self._server is not None:
             self._server.stop()
             self._server = None
+            self._context = None
             self.port = None
 
     def __enter__(self) -> EmbeddedAws:
@@ -68,10 +70,17 @@ class EmbeddedAws:
         self.stop()
 
     def context(self) -> AwsContext:
+        """An :class:`AwsContext` on this emulator; the same one (and its clients) on every call."""
         import boto3
 
-        session = boto3.Session(region_name=self.region, **LOCAL_CREDENTIALS)
-        return AwsContext(session=session, endpoint_url=self.endpoint_url)
+        if self._context is None:
+            session = boto3.Session(
+                aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
+                aws_secret_access_key=LOCAL_CREDENTIALS["aws_secret_access_key"],
+                region_name=self.region,
+            )
+            self._context = AwsContext(session=session, endpoint_url=self.endpoint_url)
+        return self._context
 
     def reset(self) -> None:
         """Forget every resource (moto's reset API); used between tests."""

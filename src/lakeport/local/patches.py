@@ -1,24 +1,467 @@
 """Fixes and additions to the pinned moto version, applied in-process before the server starts.
 
-Each fix checks that the code it replaces still looks as expected and raises otherwise, so an
-upgrade of moto fails loudly instead of silently running without the fix.
+Each fix first checks that the code it changes still looks the way it did in the pinned version
+(the method is defined on that very class — ``cls.__dict__``, not inherited — and its source still
+has the lines the fix is about). If not, :class:`MotoPatchError` says which fix no longer applies, so
+an upgrade of moto fails loudly instead of silently running without the fix.
+
+The fixes:
+
+* ``sync-callback-guard`` — ``.sync`` tasks of services without ``.waitForTaskToken`` support (Glue)
+  have no callback endpoint, and moto calls ``interrupt_all()`` on ``None``: every such step failed
+  with ``States.Runtime``. Those tasks now run the sync pattern without a callback endpoint.
+* ``glue-sync-json-output`` — the Glue ``.sync`` result carried ``datetime`` objects, which made
+  ``DescribeExecution`` answer HTTP 500. Timestamps become epoch milliseconds, as on AWS.
+* ``sfn-validate-definition`` / ``sfn-list-versions`` — ``ValidateStateMachineDefinition`` and
+  ``ListStateMachineVersions`` (Terraform's ``aws_sfn_state_machine`` calls both).
+* ``lambda-in-process`` — ``Invoke`` runs the handler registered with
+  :func:`lakeport.local.lambdas.register_lambda` instead of starting a Docker container.
+* ``glue-job-run-details`` — ``GetJobRun`` shows ``ErrorMessage`` and a real ``ExecutionTime``.
+* ``sfn-string-matches`` — the ``StringMatches`` choice operator used ``fnmatch``, where ``[...]`` and
+  ``?`` are wildcards; on AWS only ``*`` is (``\\*`` is a literal asterisk). ``*[transient]*`` matched
+  almost any text.
+* ``s3-eventbridge-key-encoding`` — S3 writes object keys into its events form-encoded (``a b+c.csv``
+  becomes ``a+b%2Bc.csv``; ``/`` stays); moto did so for SQS/SNS/Lambda notifications but put the raw
+  key into EventBridge events, so a consumer decoding with ``unquote_plus`` (as it must on AWS) turned
+  a ``+`` in a key into a space.
+* ``sfn-unnamed-execution`` — ``StartExecution`` without a name made the execution ARN end in
+  ``:None``, so a second unnamed execution failed with ``ExecutionAlreadyExists``. AWS generates a
+  UUID name; so does the emulator now.
 """
 
 from __future__ import annotations
 
+import datetime
+import importlib
+import inspect
 import threading
+from typing import Any, Callable, Dict, List, Mapping, Tuple
 
-_applied = False
+from lakeport.errors import ConfigurationError
+
+PINNED_MOTO = "5.2.5"
+
+
+class MotoPatchError(ConfigurationError):
+    """A fix no longer matches the moto code it was written for."""
+
+
+_applied: List[str] = []
 _lock = threading.Lock()
 
 
-def apply() -> None:
-    """Apply every fix once per process."""
-    global _applied
-    with _lock:
-        if _applied:
-            return
-        from moto.core.config import default_user_config
+# --- guards -----------------------------------------------------------------------------------
 
+
+def _fail(fix: str, what: str) -> MotoPatchError:
+    import moto
+
+    return MotoPatchError(
+        f"moto fix '{fix}' does not apply to moto {moto.__version__}: {what}",
+        hint=f"lakeport.local.patches was written for moto {PINNED_MOTO}; pin that version or "
+        "re-check the fix against the new moto code",
+    )
+
+
+def _own(fix: str, cls: type, name: str) -> Any:
+    """``cls.__dict__[name]``: the attribute must be defined on this class itself, not inherited."""
+    if name not in cls.__dict__:
+        raise _fail(fix, f"{cls.__module__}.{cls.__qualname__} no longer defines {name}")
+    return cls.__dict__[name]
+
+
+def _not_own(fix: str, cls: type, name: str, why: str) -> None:
+    if name in cls.__dict__:
+        raise _fail(fix, f"{cls.__module__}.{cls.__qualname__} now defines {name} itself ({why})")
+
+
+def _source(fix: str, func: Any) -> str:
+    target = func.__func__ if isinstance(func, (staticmethod, classmethod)) else func
+    try:
+        return inspect.getsource(target)
+    except (OSError, TypeError) as exc:
+        raise _fail(fix, f"cannot read the source of {target!r}: {exc}") from None
+
+
+def _expect(fix: str, func: Any, *fragments: str) -> str:
+    text = _source(fix, func)
+    missing = [fragment for fragment in fragments if fragment not in text]
+    if missing:
+        raise _fail(fix, f"{getattr(func, '__qualname__', func)} no longer contains {missing}")
+    return text
+
+
+def _expect_parameters(fix: str, func: Callable[..., Any], names: Tuple[str, ...]) -> None:
+    actual = tuple(inspect.signature(func).parameters)
+    if actual != names:
+        raise _fail(fix, f"{func.__qualname__} takes {actual}, expected {names}")
+
+
+def _mark(replacement: Callable[..., Any], original: Any, fix: str) -> Callable[..., Any]:
+    replacement.__lakeport_fix__ = fix  # type: ignore[attr-defined]
+    replacement.__lakeport_original__ = original  # type: ignore[attr-defined]
+    return replacement
+
+
+# --- (a) .sync tasks without a callback endpoint ------------------------------------------------
+
+_SFN_COMPONENT = "moto.stepfunctions.parser.asl.component"
+_STRING_OPERATORS = "state.choice.comparison.operator.implementations.string_operators"
+
+
+def _sfn_service(module: str) -> Any:
+    """A module of moto's Step Functions service integrations (their import paths are long)."""
+    return importlib.import_module(f"{_SFN_COMPONENT}.state.exec.state_task.service.{module}")
+
+
+def _fix_sync_callback_guard() -> None:
+    fix = "sync-callback-guard"
+    ResourceCondition = _sfn_service("resource").ResourceCondition
+    StateTaskServiceCallback = _sfn_service("state_task_service_callback").StateTaskServiceCallback
+    StateTaskServiceGlue = _sfn_service("state_task_service_glue").StateTaskServiceGlue
+
+    original = _own(fix, StateTaskServiceCallback, "_eval_integration_pattern")
+    text = _expect(fix, original, "callback_endpoint: CallbackEndpoint | None = None", "finally:")
+    finally_block = text.split("finally:", 1)[1].split("# Handle Callback outcome types.", 1)[0]
+    if "callback_endpoint.interrupt_all()" not in finally_block:
+        raise _fail(fix, "the finally block no longer calls callback_endpoint.interrupt_all()")
+    if "if callback_endpoint" in finally_block:
+        raise _fail(fix, "moto now guards interrupt_all() itself; remove this fix")
+    _not_own(
+        fix, StateTaskServiceGlue, "_eval_integration_pattern", "the fix on its base class would not reach it"
+    )
+    _expect_parameters(
+        fix,
+        _own(fix, StateTaskServiceCallback, "_eval_sync"),
+        ("self", "env", "sync_resolver", "timeout_seconds", "callback_endpoint", "heartbeat_endpoint"),
+    )
+    for name in ("_build_sync_resolver", "_build_sync2_resolver"):
+        _own(fix, StateTaskServiceCallback, name)
+
+    def _eval_integration_pattern(
+        self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict, state_credentials: Any
+    ) -> None:
+        has_callback_endpoint = ResourceCondition.WaitForTaskToken in self._supported_integration_patterns
+        if (
+            has_callback_endpoint
+            or self.heartbeat
+            or self.resource.condition == ResourceCondition.WaitForTaskToken
+        ):
+            original(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+            return
+        # A .sync / .sync:2 task of a service without callback tokens: poll until the job ends.
+        task_output = env.stack.pop()
+        self.timeout.eval(env=env)
+        timeout_seconds = env.stack.pop()
+        env.stack.append(task_output)
+        build = self._build_sync_resolver
+        if self.resource.condition != ResourceCondition.Sync:
+            build = self._build_sync2_resolver
+        resolver = build(
+            env=env,
+            resource_runtime_part=resource_runtime_part,
+            normalised_parameters=normalised_parameters,
+            state_credentials=state_credentials,
+        )
+        outcome = self._eval_sync(
+            env=env,
+            sync_resolver=resolver,
+            timeout_seconds=timeout_seconds,
+            callback_endpoint=None,
+            heartbeat_endpoint=None,
+        )
+        env.stack.append(outcome)
+
+    StateTaskServiceCallback._eval_integration_pattern = _mark(_eval_integration_pattern, original, fix)
+
+
+# --- (b) JSON-safe Glue .sync output -------------------------------------------------------------
+
+
+def json_safe(value: Any) -> Any:
+    """Timestamps as epoch milliseconds (as Step Functions emits them); containers recursively."""
+    if isinstance(value, datetime.datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+        return int(moment.timestamp() * 1000)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
+
+
+def _fix_glue_sync_output() -> None:
+    fix = "glue-sync-json-output"
+    StateTaskServiceGlue = _sfn_service("state_task_service_glue").StateTaskServiceGlue
+
+    original = _own(fix, StateTaskServiceGlue, "_sync_to_start_job_run")
+    _expect(fix, original, "def _sync_resolver()", "return job_run", "return _sync_resolver")
+
+    def _sync_to_start_job_run(
+        self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict, state_credentials: Any
+    ) -> Callable[[], Any]:
+        resolver = original(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+
+        def json_safe_resolver() -> Any:
+            return json_safe(resolver())
+
+        return json_safe_resolver
+
+    StateTaskServiceGlue._sync_to_start_job_run = _mark(_sync_to_start_job_run, original, fix)
+
+
+# --- (c) the two Step Functions APIs Terraform needs -------------------------------------------
+
+
+def _fix_sfn_apis() -> None:
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    from lakeport.local.validation import validate_definition
+
+    for fix, name in (
+        ("sfn-validate-definition", "validate_state_machine_definition"),
+        ("sfn-list-versions", "list_state_machine_versions"),
+    ):
+        _not_own(fix, StepFunctionResponse, name, "moto implements it now; remove this fix")
+    _own("sfn-list-versions", StepFunctionResponse, "stepfunction_backend")
+
+    def validate_state_machine_definition(self: Any) -> Any:
+        return ActionResult(validate_definition(self._get_param("definition") or ""))
+
+    def list_state_machine_versions(self: Any) -> Any:
+        state_machine = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+        versions = sorted(state_machine.versions.values(), key=lambda version: version.version, reverse=True)
+        start = int(self._get_param("nextToken") or 0)
+        size = int(self._get_param("maxResults") or 0) or 1000
+        page = versions[start : start + size]
+        response: Dict[str, Any] = {
+            "stateMachineVersions": [
+                {"stateMachineVersionArn": version.arn, "creationDate": version.creation_date}
+                for version in page
+            ]
+        }
+        if start + size < len(versions):
+            response["nextToken"] = str(start + size)
+        return ActionResult(response)
+
+    StepFunctionResponse.validate_state_machine_definition = _mark(  # type: ignore[attr-defined]
+        validate_state_machine_definition, None, "sfn-validate-definition"
+    )
+    StepFunctionResponse.list_state_machine_versions = _mark(  # type: ignore[attr-defined]
+        list_state_machine_versions, None, "sfn-list-versions"
+    )
+
+
+# --- (d) Lambda functions run in-process -------------------------------------------------------
+
+
+def _fix_lambda_in_process() -> None:
+    fix = "lambda-in-process"
+    import json
+
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
+
+    from lakeport.local import lambdas
+
+    original = _own(fix, LambdaFunction, "invoke")
+    _expect_parameters(fix, original, ("self", "body", "request_headers", "response_headers"))
+    _expect(fix, original, "self._invoke_lambda(", "x-amz-function-error")
+    _expect(fix, _own(fix, LambdaBackend, "invoke"), "fn.invoke(body, headers, response_headers)")
+
+    def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+        invocation_type = request_headers.get("x-amz-invocation-type") or "RequestResponse"
+        if invocation_type == "DryRun":
+            return b""
+        if isinstance(body, (bytes, bytearray)):
+            body = body.decode("utf-8")
+        event = json.loads(body) if body else {}
+        timeout = float(getattr(self, "timeout", 0) or 900)
+        if invocation_type == "Event":
+            worker = threading.Thread(
+                target=lambdas.invoke,
+                args=(self.function_arn, event, timeout),
+                name=f"lambda-{self.function_name}",
+                daemon=True,
+            )
+            worker.start()
+            return b""
+        payload, function_error = lambdas.invoke(self.function_arn, event, timeout)
+        if function_error:
+            response_headers["x-amz-function-error"] = function_error
+        return payload
+
+    LambdaFunction.invoke = _mark(invoke, original, fix)  # type: ignore[method-assign]
+
+
+# --- (e) GetJobRun tells why a run failed ------------------------------------------------------
+
+
+def _fix_glue_job_run_details() -> None:
+    fix = "glue-job-run-details"
+    from moto.core.utils import utcnow
+    from moto.glue.models import FakeJobRun
+
+    original = _own(fix, FakeJobRun, "as_dict")
+    text = _expect(fix, original, '"ExecutionTime": 123', '"CompletedOn": self.completed_on')
+    if "ErrorMessage" in text:
+        raise _fail(fix, "FakeJobRun.as_dict reports ErrorMessage itself now; remove this fix")
+
+    def as_dict(self: Any) -> Dict[str, Any]:
+        result: Dict[str, Any] = original(self)
+        status = result.get("JobRunState")
+        finished = status not in ("STARTING", "RUNNING", "WAITING", "STOPPING")
+        end = self.completed_on if finished else utcnow()
+        result["ExecutionTime"] = max(0, int((end - self.started_on).total_seconds()))
+        if not finished:
+            result.pop("CompletedOn", None)
+        error_message = getattr(self, "error_message", None)
+        if error_message:
+            result["ErrorMessage"] = error_message
+        return result
+
+    FakeJobRun.as_dict = _mark(as_dict, original, fix)  # type: ignore[method-assign]
+
+
+# --- (f) StringMatches with AWS's wildcard rules ------------------------------------------------
+
+
+def string_matches(text: Any, pattern: Any) -> bool:
+    """AWS ``StringMatches``: ``*`` is any run of characters, ``\\*`` and ``\\\\`` are literal."""
+    if not isinstance(text, str) or not isinstance(pattern, str):
+        return False
+    import re
+
+    parts: List[str] = []
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern) and pattern[index + 1] in "*\\":
+            parts.append(re.escape(pattern[index + 1]))
+            index += 2
+            continue
+        parts.append(".*" if char == "*" else re.escape(char))
+        index += 1
+    return re.fullmatch("".join(parts), text, flags=re.DOTALL) is not None
+
+
+def _fix_string_matches() -> None:
+    fix = "sfn-string-matches"
+    StringMatches = importlib.import_module(f"{_SFN_COMPONENT}.{_STRING_OPERATORS}").StringMatches
+
+    original = _own(fix, StringMatches, "_compare")
+    if not isinstance(original, staticmethod):
+        raise _fail(fix, "StringMatches._compare is no longer a staticmethod")
+    _expect(fix, original, "fnmatch.fnmatch(variable, comparison_value)")
+    _expect(fix, _own(fix, StringMatches, "eval"), "StringMatches._compare(")
+
+    def _compare(variable: Any, comparison_value: Any) -> bool:
+        return string_matches(variable, comparison_value)
+
+    StringMatches._compare = staticmethod(_mark(_compare, original, fix))
+
+
+# --- (g) S3 -> EventBridge object keys encoded as S3 encodes them in events ----------------------
+
+
+def event_key(key: str) -> str:
+    """An object key as S3 writes it into event notifications: form-encoded, ``/`` kept."""
+    from urllib.parse import quote_plus
+
+    return quote_plus(key, safe="/")
+
+
+def _fix_eventbridge_key_encoding() -> None:
+    fix = "s3-eventbridge-key-encoding"
+    import types
+
+    from moto.s3 import notifications
+
+    original = notifications.__dict__.get("_send_event_bridge_message")
+    if original is None:
+        raise _fail(fix, "moto.s3.notifications no longer defines _send_event_bridge_message")
+    _expect(fix, original, '"key": key.name,', "key.size", "key.etag", "key.version_id")
+    _expect(fix, notifications.send_event, "_send_event_bridge_message(account_id, bucket, event_name, key)")
+
+    def _send_event_bridge_message(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+        encoded = types.SimpleNamespace(
+            name=event_key(key.name), size=key.size, etag=key.etag, version_id=key.version_id
+        )
+        original(account_id, bucket, event_name, encoded)
+
+    notifications._send_event_bridge_message = _mark(_send_event_bridge_message, original, fix)
+
+
+# --- (h) StartExecution without a name ---------------------------------------------------------
+
+
+def _fix_unnamed_execution() -> None:
+    fix = "sfn-unnamed-execution"
+    import uuid
+
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original = _own(fix, StepFunctionsParserBackend, "start_execution")
+    _expect_parameters(
+        fix, original, ("self", "state_machine_arn", "name", "execution_input", "trace_header")
+    )
+    _expect(fix, original, "exec_name = name", "state_machine.name,\n            name,")
+
+    def start_execution(
+        self: Any,
+        state_machine_arn: str,
+        name: Any = None,
+        execution_input: Any = None,
+        trace_header: Any = None,
+    ) -> Any:
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
+
+    StepFunctionsParserBackend.start_execution = _mark(start_execution, original, fix)  # type: ignore[method-assign]
+
+
+# --- apply --------------------------------------------------------------------------------------
+
+
+FIXES: Tuple[Tuple[str, Callable[[], None]], ...] = (
+    ("sync-callback-guard", _fix_sync_callback_guard),
+    ("glue-sync-json-output", _fix_glue_sync_output),
+    ("sfn-apis", _fix_sfn_apis),
+    ("lambda-in-process", _fix_lambda_in_process),
+    ("glue-job-run-details", _fix_glue_job_run_details),
+    ("sfn-string-matches", _fix_string_matches),
+    ("s3-eventbridge-key-encoding", _fix_eventbridge_key_encoding),
+    ("sfn-unnamed-execution", _fix_unnamed_execution),
+)
+
+
+def apply() -> List[str]:
+    """Turn on Step Functions execution and apply every fix, once per process; returns their names."""
+    from moto.core.config import default_user_config
+
+    with _lock:
+        for name, fix in FIXES:
+            if name not in _applied:
+                fix()
+                _applied.append(name)
         default_user_config["stepfunctions"]["execute_state_machine"] = True
-        _applied = True
+        return list(_applied)
+
+
+def applied() -> List[str]:
+    """The names of the fixes applied in this process so far."""
+    with _lock:
+        return list(_applied)
+
+
+__all__ = [
+    "FIXES",
+    "PINNED_MOTO",
+    "MotoPatchError",
+    "applied",
+    "apply",
+    "event_key",
+    "json_safe",
+    "string_matches",
+]

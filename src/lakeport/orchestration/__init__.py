@@ -1,0 +1,1 @@
+"""Orchestration: the ingest state machine definition and how it is rendered."""
