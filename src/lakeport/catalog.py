@@ -184,6 +184,7 @@ class Catalog:
         if table_type == QUARANTINE_TABLE:
             description = f"Rows of {contract.dataset} rejected by lakeport, with the reason"
 
+        _check_names(f"{database}.{name}", wanted, keys)
         existing = self.get_table(database, name)
         if existing is None:
             table_input = _table_input(name, description, contract.owner, location, wanted, keys, parameters)
@@ -192,6 +193,10 @@ class Catalog:
 
         current_columns = [ColumnSpec.from_glue(c) for c in existing["StorageDescriptor"].get("Columns", [])]
         current_keys = [ColumnSpec.from_glue(c) for c in existing.get("PartitionKeys", [])]
+        if _older_than_table(contract, existing):
+            # a replay pinned to an older contract writes into the table as it is now
+            _check_fits(f"{database}.{name}", contract, current_columns, wanted, current_keys, keys)
+            return TableState(database, name, _location(existing), current_columns, current_keys)
         merged, added, widened = _evolve(
             f"{database}.{name}", contract, current_columns, wanted, current_keys, keys
         )
@@ -561,6 +566,63 @@ def _widens(old: str, new: str) -> bool:
         return False
 
 
+def _check_names(table: str, columns: Sequence[ColumnSpec], keys: Sequence[ColumnSpec]) -> None:
+    names = [c.name for c in columns] + [k.name for k in keys]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(
+            f"Glue table {table}: {', '.join(repeated)} named twice among the columns and partition keys"
+        )
+
+
+def _older_than_table(contract: Contract, described: Mapping[str, Any]) -> bool:
+    recorded = str(described.get("Parameters", {}).get("lakeport.contract_version", ""))
+    return contract.version is not None and recorded.isdigit() and contract.version < int(recorded)
+
+
+def _check_fits(
+    table: str,
+    contract: Contract,
+    current: List[ColumnSpec],
+    wanted: List[ColumnSpec],
+    current_keys: List[ColumnSpec],
+    wanted_keys: List[ColumnSpec],
+) -> None:
+    """An older contract may write into a table that has since grown: each of its columns must be in
+    the table with the same or a wider type, and the partition keys must be the same."""
+    problems = _key_problems(current_keys, wanted_keys)
+    in_table = {c.name: c for c in current}
+    for column in wanted:
+        have = in_table.get(column.name)
+        if have is None:
+            problems.append(f"column {column.name} is not in the catalog")
+        elif not (_same_type(column.type, have.type) or _widens(column.type, have.type)):
+            problems.append(
+                f"column {column.name} is {have.type} in the catalog, which cannot hold {column.type}"
+            )
+    if problems:
+        raise ContractConflictError(
+            f"dataset {contract.dataset}: contract version {contract.version} no longer fits"
+            f" Glue table {table}: " + "; ".join(problems),
+            hint="replay with the latest contract version",
+        )
+
+
+def _key_problems(current_keys: List[ColumnSpec], wanted_keys: List[ColumnSpec]) -> List[str]:
+    keys_match = len(current_keys) == len(wanted_keys) and all(
+        a.name == b.name and _same_type(a.type, b.type) for a, b in zip(current_keys, wanted_keys)
+    )
+    if keys_match:
+        return []
+    return [
+        "partition keys are "
+        + (", ".join(f"{k.name} {k.type}" for k in current_keys) or "none")
+        + " in the catalog but "
+        + (", ".join(f"{k.name} {k.type}" for k in wanted_keys) or "none")
+        + " in the contract"
+    ]
+
+
 def _evolve(
     table: str,
     contract: Contract,
@@ -571,18 +633,7 @@ def _evolve(
 ) -> Tuple[List[ColumnSpec], List[str], List[str]]:
     """The table's columns after an additive change: existing ones in place (types widened, comments
     refreshed), new ones appended. Raises :class:`ContractConflictError` for anything else."""
-    problems: List[str] = []
-    keys_match = len(current_keys) == len(wanted_keys) and all(
-        a.name == b.name and _same_type(a.type, b.type) for a, b in zip(current_keys, wanted_keys)
-    )
-    if not keys_match:
-        problems.append(
-            "partition keys are "
-            + (", ".join(f"{k.name} {k.type}" for k in current_keys) or "none")
-            + " in the catalog but "
-            + (", ".join(f"{k.name} {k.type}" for k in wanted_keys) or "none")
-            + " in the contract"
-        )
+    problems = _key_problems(current_keys, wanted_keys)
     by_name = {c.name: c for c in wanted}
     merged: List[ColumnSpec] = []
     widened: List[str] = []

@@ -184,3 +184,27 @@ def test_database_is_created_once(catalog: Catalog) -> None:
     assert catalog.ensure_database("finance", "money") is True
     assert catalog.ensure_database("finance") is False
     assert not catalog.table_exists("finance", "ledger")
+
+
+def test_a_replay_with_an_older_contract_leaves_the_grown_table_alone(
+    catalog: Catalog, orders: Contract
+) -> None:
+    def grow(doc: Dict[str, Any]) -> None:
+        doc["schema"].append({"name": "channel", "type": "string"})
+        next(c for c in doc["schema"] if c["name"] == "amount")["type"] = "decimal(18,2)"
+
+    catalog.ensure_table(orders, ROOT)
+    catalog.ensure_table(variant(orders, grow, version=2), ROOT)
+    state = catalog.ensure_table(orders, ROOT)  # version 1 again, as a pinned replay
+    assert not state.updated
+    table = catalog.get_table("sales", "orders")
+    assert table is not None
+    assert table["Parameters"]["lakeport.contract_version"] == "2"
+    assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]][-1] == "channel"
+
+
+def test_a_column_named_like_a_partition_key_is_refused(catalog: Catalog, orders: Contract) -> None:
+    with pytest.raises(ValueError, match="lakeport_run_id named twice"):
+        catalog.ensure_table(
+            orders, "s3://q/", columns=["lakeport_run_id", "order_id"], table_type="quarantine"
+        )
