@@ -14,7 +14,7 @@ from lakeport.errors import ContractConflictError
 
 pytestmark = pytest.mark.py39
 
-ORDERS = Path(__file__).resolve().parents[2] / "examples" / "orders.yaml"
+ORDERS = Path(__file__).resolve().parents[2] / "examples" / "contracts" / "orders.yaml"
 ROOT = "s3://curated/sales/orders/"
 
 

@@ -16,7 +16,7 @@ from lakeport.resources import Resources
 pytestmark = pytest.mark.py39
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
-ORDERS = Path(__file__).resolve().parents[2] / "examples" / "orders.yaml"
+ORDERS = Path(__file__).resolve().parents[2] / "examples" / "contracts" / "orders.yaml"
 
 
 @pytest.fixture

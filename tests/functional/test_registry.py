@@ -17,7 +17,7 @@ from lakeport.resources import Resources
 
 pytestmark = pytest.mark.py39
 
-ORDERS = Path(__file__).resolve().parents[2] / "examples" / "orders.yaml"
+ORDERS = Path(__file__).resolve().parents[2] / "examples" / "contracts" / "orders.yaml"
 
 
 @pytest.fixture

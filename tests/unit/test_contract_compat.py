@@ -13,7 +13,7 @@ from lakeport.contract.compat import breaking_changes, compare
 
 pytestmark = pytest.mark.py39
 
-ORDERS = Path(__file__).resolve().parents[2] / "examples" / "orders.yaml"
+ORDERS = Path(__file__).resolve().parents[2] / "examples" / "contracts" / "orders.yaml"
 
 
 @pytest.fixture(scope="module")
