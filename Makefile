@@ -64,7 +64,7 @@ test: venv venv39 tools
 	$(MAKE) --no-print-directory test39
 
 package: venv
-	$(BIN)/lakeport package --out dist
+	$(BIN)/python -m lakeport.packaging --out dist
 
 bench: venv
 	$(BIN)/python benchmarks/lineitem.py --scale $${SF:-1}
