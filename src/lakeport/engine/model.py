@@ -47,6 +47,7 @@ class FileOutcome:
     rows_duplicate: int = 0
     bytes_read: int = 0
     reason: Optional[str] = None
+    first_problem: Optional[str] = None
     rejected_copy: Optional[str] = None
     ignored_columns: List[str] = field(default_factory=list)
     missing_columns: List[str] = field(default_factory=list)

@@ -157,10 +157,15 @@ class PythonEngine:
             outcome.bytes_read = info.bytes_read
             outcome.ignored_columns = info.ignored_columns
             outcome.missing_columns = info.missing_columns
+            if outcome.rows_read == 0:
+                # an empty delivery is almost always a broken export: hold it for a person to look at
+                raise _FileRejected(
+                    "the file is empty (0 bytes)" if info.bytes_read == 0 else "the file has no data rows"
+                )
             if outcome.rows_read and outcome.rows_quarantined / outcome.rows_read > quality.max_bad_ratio:
                 raise _FileRejected(
                     f"{outcome.rows_quarantined} of {outcome.rows_read} rows are bad, more than"
-                    f" max_bad_ratio {quality.max_bad_ratio:g}"
+                    f" max_bad_ratio {quality.max_bad_ratio:g}; the first: {outcome.first_problem}"
                 )
         except _FileRejected as rejected:
             self._reject(outcome, rejected.reason, data_writer, tracker)
@@ -215,6 +220,9 @@ class PythonEngine:
         outcome.rows_read += n
         if bad_count:
             assert problems is not None and valid_mask is not None
+            if outcome.first_problem is None:
+                first = pc.index(valid_mask, False).as_py()
+                outcome.first_problem = f"row {batch.row_numbers[first].as_py()}: {problems[first].as_py()}"
             self._quarantine(job, source, batch, prepared.text, problems, pc.invert(valid_mask), quarantine_writer)
             outcome.rows_quarantined += bad_count
         good = n - bad_count

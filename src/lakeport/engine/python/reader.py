@@ -114,7 +114,7 @@ class RawFile:
     def detect_compression(self, option: str) -> str:
         if option != "auto":
             return option
-        with self.filesystem.open_input_stream(self.path) as stream:
+        with self.filesystem.open_input_stream(self.path, compression=None) as stream:
             head = stream.read(4)
         for magic, name in _MAGIC.items():
             if head.startswith(magic):
@@ -122,7 +122,7 @@ class RawFile:
         return "none"
 
     def open(self, compression: str, limit: int) -> _LimitedStream:
-        stream = self.filesystem.open_input_stream(self.path)
+        stream = self.filesystem.open_input_stream(self.path, compression=None)
         if compression != "none":
             stream = pa.CompressedInputStream(stream, compression)
         return _LimitedStream(stream, limit, self.uri)
@@ -154,7 +154,8 @@ def read_batches(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[T
         if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "decode" in text.lower():
             hint = f"the file is not {options.encoding} text: set source.options.encoding (e.g. latin-1)"
         elif info.compression != "none":
-            hint = f"the {info.compression} stream may be truncated or corrupt; deliver the file again"
+            text = f"the {info.compression} stream is truncated or corrupt ({text})"
+            hint = "deliver the file again"
         raise raw.fail(f"cannot be read as {fmt}: {text}", hint=hint) from None
 
 
@@ -313,7 +314,7 @@ def _text_batch(binary: Dict[str, pa.Array], first_row: int, n: int, contract: C
         text, bad_positions = cast_locating(values, lambda a: a.cast(pa.string()))
         columns[name] = text
         bad = position_mask(n, bad_positions)
-        message = pc.if_else(bad, f"{name}: is not valid text in the declared encoding", pa.scalar(None, pa.string()))
+        message = pc.if_else(bad, f"{name}: is not valid text in the declared encoding (set source.options.encoding if the file is not UTF-8)", pa.scalar(None, pa.string()))
         errors = join_two(errors, message)
     for column in contract.columns:
         if column.name not in columns:

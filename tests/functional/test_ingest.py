@@ -1,0 +1,280 @@
+"""The python engine through the whole run (ledgers, catalog, generations) against the emulator."""
+
+from __future__ import annotations
+
+import gzip
+from decimal import Decimal
+
+import pytest
+
+from lakeport.engine.model import QUARANTINED, SUCCEEDED
+from lakeport.ledger.files import FileLedger
+
+pytestmark = pytest.mark.py39
+
+
+def _ledger(lake):  # type: ignore[no-untyped-def]
+    return FileLedger(lake.aws.client("dynamodb"), lake.resources.files_table)
+
+
+def test_messy_csv_every_row_is_written_or_quarantined_with_a_reason(lake):  # type: ignore[no-untyped-def]
+    lake.apply_example("orders")
+    first = lake.put_example("sales/orders/orders-2024-01-02.csv")
+    second = lake.put_example("sales/orders/orders-2024-01-03.csv")
+
+    run = lake.ingest("sales.orders", [first, second])
+
+    assert run.state == "SUCCEEDED"
+    by_file = {f.source.uri.rsplit("/", 1)[1]: f for f in run.files}
+    day2, day3 = by_file["orders-2024-01-02.csv"], by_file["orders-2024-01-03.csv"]
+    assert (day2.rows_read, day2.rows_written, day2.rows_quarantined) == (12, 7, 5)
+    assert (day3.rows_read, day3.rows_written, day3.rows_quarantined) == (9, 6, 3)
+    for outcome in run.files:
+        assert outcome.state == SUCCEEDED
+        assert outcome.rows_read == outcome.rows_written + outcome.rows_quarantined + outcome.rows_duplicate
+
+    reasons = {
+        (r["lakeport_source"].rsplit("/", 1)[1], r["lakeport_source_row"]): r["lakeport_reason"]
+        for r in lake.query("SELECT lakeport_source, lakeport_source_row, lakeport_reason FROM sales.orders_quarantine")
+    }
+    assert ("orders-2024-01-02.csv", 3) not in reasons  # 'n/a' is one of the contract's null markers
+    assert reasons[("orders-2024-01-02.csv", 4)] == "range(amount: 0..inf): amount = -12.00 is out of range"
+    assert "'12.345' is not a decimal(12,2)" in reasons[("orders-2024-01-02.csv", 6)]
+    assert "order_date: '2024-02-30 14:00:00' is not a timestamp" in reasons[("orders-2024-01-02.csv", 8)]
+    assert "'LOST' is not one of NEW, PAID, SHIPPED, CANCELLED" in reasons[("orders-2024-01-02.csv", 9)]
+    assert reasons[("orders-2024-01-02.csv", 12)] == "unique(order_id): the same key appears earlier in this run"
+    assert "order_id: 'x1016' is not a bigint" in reasons[("orders-2024-01-03.csv", 5)]
+    assert reasons[("orders-2024-01-03.csv", 6)] == "customer: is empty but the column is not nullable"
+    assert "'999999999999.99' is not a decimal(12,2)" in reasons[("orders-2024-01-03.csv", 7)]
+
+    # the ledgers say the same as the run
+    ledger = _ledger(lake)
+    record = ledger.get(first)
+    assert record is not None
+    assert (record.state, record.rows_read, record.rows_written, record.rows_quarantined) == ("SUCCEEDED", 12, 7, 5)
+    runs = lake.ingestor.runs.list("sales.orders")
+    assert (runs[0].rows_read, runs[0].rows_written, runs[0].rows_quarantined) == (21, 13, 8)
+
+    # curated rows: typed, with lineage, the quoted newline kept, the Z timestamp in UTC
+    rows = {r["order_id"]: r for r in lake.read_curated("sales.orders")}
+    assert sorted(rows) == [1001, 1002, 1003, 1005, 1007, 1010, 1011, 1012, 1013, 1014, 1015, 1019, 1020]
+    assert rows[1003]["amount"] is None
+    assert rows[1011]["customer"] == "Kilo\nBranch Ltd"
+    assert rows[1005]["customer"] == 'Echo, "the" Lda'
+    assert rows[1014]["order_date"].isoformat() == "2024-01-03T09:00:00"
+    assert rows[1001]["amount"] == Decimal("120.50")
+    assert rows[1020]["order_day"] == "2024-01-04"
+    assert rows[1001]["lakeport_source"] == first.uri and rows[1001]["lakeport_source_row"] == 1
+    assert rows[1001]["lakeport_run_id"] == run.run_id
+
+
+def test_every_type_conversion_failure_is_quarantined_never_a_silent_null(lake):  # type: ignore[no-untyped-def]
+    lake.apply(
+        """
+dataset: lab.types
+owner: t@example.com
+source: {prefix: lab/types/, format: csv}
+schema:
+  - {name: id, type: int, nullable: false}
+  - {name: b, type: boolean}
+  - {name: t, type: tinyint}
+  - {name: s, type: smallint}
+  - {name: i, type: int}
+  - {name: g, type: bigint}
+  - {name: f, type: float}
+  - {name: d, type: double}
+  - {name: m, type: "decimal(5,2)"}
+  - {name: dt, type: date}
+  - {name: eu, type: date, format: "%d/%m/%Y"}
+  - {name: ts, type: timestamp}
+  - {name: v, type: varchar(3)}
+  - {name: c, type: char(2)}
+quality: {max_bad_ratio: 1.0}
+"""
+    )
+    header = "id,b,t,s,i,g,f,d,m,dt,eu,ts,v,c"
+    good = "1,yes,127,-32768,2147483647,9223372036854775807,1.5,-2e10,999.99,2024-02-29,29/02/2024,2024-01-01T00:00:00,abc,de"
+    bad = [
+        "2,maybe,,,,,,,,,,,,",
+        "3,,128,,,,,,,,,,,",
+        "4,,,40000,,,,,,,,,,",
+        "5,,,,2147483648,,,,,,,,,",
+        "6,,,,,0x10,,,,,,,,",
+        "7,,,,,,abc,,,,,,,",
+        "8,,,,,,,1.2.3,,,,,,",
+        "9,,,,,,,,1000.00,,,,,",
+        "10,,,,,,,,1.005,,,,,",
+        "11,,,,,,,,,2023-02-29,,,,",
+        "12,,,,,,,,,,30/02/2024,,,",
+        "13,,,,,,,,,,,2024-01-01 25:00:00,,",
+        "14,,,,,,,,,,,,abcd,",
+        "15,,,,,,,,,,,,,xyz",
+    ]
+    obj = lake.put("lab/types/t.csv", "\n".join([header, good, *bad]) + "\n")
+
+    run = lake.ingest("lab.types", [obj])
+
+    (outcome,) = run.files
+    assert (outcome.rows_read, outcome.rows_written, outcome.rows_quarantined) == (15, 1, 14)
+    quarantined = {
+        int(r["id"]): r["lakeport_reason"]
+        for r in lake.query("SELECT id, lakeport_reason FROM lab.types_quarantine")
+    }
+    expected_column = {2: "b", 3: "t", 4: "s", 5: "i", 6: "g", 7: "f", 8: "d", 9: "m", 10: "m", 11: "dt", 12: "eu",
+                       13: "ts", 14: "v", 15: "c"}
+    for row_id, column in expected_column.items():
+        assert quarantined[row_id].startswith(f"{column}: "), quarantined[row_id]
+    (written,) = lake.read_curated("lab.types")
+    assert written["b"] is True and written["m"] == Decimal("999.99") and written["v"] == "abc"
+    assert str(written["eu"]) == "2024-02-29"
+
+
+def test_append_twice_keeps_both_deliveries(lake):  # type: ignore[no-untyped-def]
+    lake.apply_example("orders")
+    first = lake.put_example("sales/orders/orders-2024-01-02.csv")
+    lake.ingest("sales.orders", [first])
+    before = lake.query("SELECT count(*) AS n FROM sales.orders")[0]["n"]
+    second = lake.put_example("sales/orders/orders-2024-01-03.csv")
+    lake.ingest("sales.orders", [second])
+
+    assert before == 7
+    assert lake.query("SELECT count(*) AS n FROM sales.orders")[0]["n"] == 13
+    # the partition both deliveries touched is a new generation holding both runs' rows
+    day = lake.query("SELECT count(DISTINCT lakeport_run_id) AS runs FROM sales.orders WHERE order_day = DATE '2024-01-02'")
+    assert day[0]["runs"] == 1  # only the first delivery has rows for 2024-01-02
+
+
+def test_append_into_an_existing_partition_copies_the_live_rows_into_the_new_generation(lake):  # type: ignore[no-untyped-def]
+    lake.apply_example("orders")
+    one = lake.put("sales/orders/a.csv", "order_id,Order Date,customer,country,amount,status\n1,2024-05-01 10:00:00,A,DE,1.00,NEW\n")
+    two = lake.put("sales/orders/b.csv", "order_id,Order Date,customer,country,amount,status\n2,2024-05-01 11:00:00,B,DE,2.00,NEW\n")
+    first = lake.ingest("sales.orders", [one])
+    old_location = lake.partitions("sales.orders")[("2024-05-01",)]
+    second = lake.ingest("sales.orders", [two])
+    new_location = lake.partitions("sales.orders")[("2024-05-01",)]
+
+    assert old_location.endswith(f"run={first.run_id}/") and new_location.endswith(f"run={second.run_id}/")
+    rows = lake.query("SELECT order_id, lakeport_run_id FROM sales.orders ORDER BY order_id")
+    assert [(r["order_id"], r["lakeport_run_id"]) for r in rows] == [(1, first.run_id), (2, second.run_id)]
+
+
+def test_overwrite_partitions_replaces_only_the_partitions_a_run_touches(lake):  # type: ignore[no-untyped-def]
+    lake.apply(
+        """
+dataset: finance.fx
+owner: t@example.com
+source: {prefix: finance/fx/, format: csv}
+schema:
+  - {name: day, type: date, nullable: false}
+  - {name: currency, type: char(3), nullable: false}
+  - {name: rate, type: "decimal(12,6)"}
+partition_by: [{name: day}]
+write_mode: overwrite_partitions
+"""
+    )
+    lake.ingest("finance.fx", [lake.put("finance/fx/1.csv", "day,currency,rate\n2024-01-01,USD,1.1\n2024-01-01,GBP,0.86\n2024-01-02,USD,1.2\n")])
+    lake.ingest("finance.fx", [lake.put("finance/fx/2.csv", "day,currency,rate\n2024-01-02,USD,1.25\n2024-01-02,JPY,160\n")])
+
+    rows = lake.query("SELECT CAST(day AS VARCHAR) AS day, currency, rate FROM finance.fx ORDER BY 1, 2")
+    assert [(r["day"], r["currency"], str(r["rate"])) for r in rows] == [
+        ("2024-01-01", "GBP", "0.860000"),
+        ("2024-01-01", "USD", "1.100000"),
+        ("2024-01-02", "JPY", "160.000000"),
+        ("2024-01-02", "USD", "1.250000"),
+    ]
+
+
+def test_upsert_keeps_the_latest_row_per_key_even_when_the_key_moves_partition(lake):  # type: ignore[no-untyped-def]
+    lake.apply_example("accounts")
+    first = lake.ingest("finance.accounts", [lake.put_example("finance/accounts/accounts-2024-04-01.csv")])
+    second = lake.ingest("finance.accounts", [lake.put_example("finance/accounts/accounts-2024-04-02.csv")])
+
+    assert first.totals()["rows_written"] == 5
+    (delivery,) = second.files
+    # A-105 twice in one delivery: the later row wins, the earlier is counted as a duplicate dropped
+    assert (delivery.rows_read, delivery.rows_written, delivery.rows_quarantined, delivery.rows_duplicate) == (5, 3, 1, 1)
+    rows = {r["account_id"]: r for r in lake.query("SELECT account_id, name, country, balance FROM finance.accounts")}
+    assert sorted(rows) == ["A-100", "A-101", "A-102", "A-103", "A-104", "A-105"]
+    assert rows["A-101"]["balance"] == Decimal("-150.00")
+    assert rows["A-103"]["country"] == "PT" and rows["A-103"]["balance"] == Decimal("5100.00")  # moved from ES
+    assert rows["A-105"]["balance"] == Decimal("650.00")
+    assert rows["A-100"]["name"] == "Müller Bäckerei"  # latin-1 read correctly
+    assert ("ES",) not in lake.partitions("finance.accounts") or not lake.query(
+        "SELECT * FROM finance.accounts WHERE country = 'ES'"
+    )
+
+
+def test_reingesting_an_ingested_object_is_a_no_op(lake):  # type: ignore[no-untyped-def]
+    lake.apply_example("orders")
+    obj = lake.put_example("sales/orders/orders-2024-01-02.csv")
+    lake.ingest("sales.orders", [obj])
+    partitions = lake.partitions("sales.orders")
+
+    again = lake.ingest("sales.orders", [obj])
+
+    assert again.files == [] and len(again.skipped) == 1 and "already SUCCEEDED" in again.skipped[0]
+    assert lake.partitions("sales.orders") == partitions
+    assert lake.query("SELECT count(*) AS n FROM sales.orders")[0]["n"] == 7
+
+
+def test_force_reingests_without_duplicating_rows_in_upsert_mode(lake):  # type: ignore[no-untyped-def]
+    lake.apply_example("accounts")
+    obj = lake.put_example("finance/accounts/accounts-2024-04-01.csv")
+    lake.ingest("finance.accounts", [obj])
+    lake.ingest("finance.accounts", [obj], force=True)
+    assert lake.query("SELECT count(*) AS n FROM finance.accounts")[0]["n"] == 5
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "reason_part"),
+    [
+        ("empty.csv", b"", "empty (0 bytes)"),
+        ("header-only.csv", b"order_id,Order Date,customer,country,amount,status\n", "no data rows"),
+        ("no-customer.csv", b"order_id,Order Date,country,amount\n1,2024-01-01 00:00:00,DE,1.00\n", "lacks required column(s) 'customer'"),
+        ("garbage.csv", bytes(range(256)) * 40, "lacks required column"),
+        ("truncated.csv.gz", gzip.compress(b"order_id,Order Date,customer\n" + b"1,2024-01-01 00:00:00,abc\n" * 5000)[:300], "truncated or corrupt"),
+        ("latin1.csv", "order_id,Order Date,customer,country,amount,status\n".encode() + "1,2024-01-01 00:00:00,Müller,DE,1.00,NEW\n".encode("latin-1") * 3, "not valid text"),
+    ],
+)
+def test_bad_input_ends_quarantined_with_a_reason_and_leaves_curated_data_alone(lake, name, body, reason_part):  # type: ignore[no-untyped-def]
+    lake.apply_example("orders")
+    lake.ingest("sales.orders", [lake.put_example("sales/orders/orders-2024-01-02.csv")])
+    live = lake.partitions("sales.orders")
+    rows_before = lake.query("SELECT count(*) AS n FROM sales.orders")[0]["n"]
+    obj = lake.put(f"sales/orders/{name}", body)
+
+    run = lake.ingest("sales.orders", [obj])
+
+    (outcome,) = run.files
+    assert outcome.state == QUARANTINED
+    assert outcome.rows_written == 0 and outcome.rows_read == outcome.rows_quarantined
+    record = _ledger(lake).get(obj)
+    assert record is not None and record.state == "QUARANTINED"
+    assert reason_part in (record.reason or ""), record.reason
+    assert lake.partitions("sales.orders") == live
+    assert lake.query("SELECT count(*) AS n FROM sales.orders")[0]["n"] == rows_before
+    # the rejected file is kept, byte for byte, in the quarantine zone
+    assert outcome.rejected_copy and outcome.rejected_copy.startswith(f"s3://{lake.resources.quarantine_bucket}/")
+
+
+def test_a_run_publishes_its_metrics(lake):  # type: ignore[no-untyped-def]
+    from datetime import datetime, timedelta, timezone
+
+    lake.apply_example("orders")
+    lake.ingest("sales.orders", [lake.put_example("sales/orders/orders-2024-01-02.csv")])
+    cloudwatch = lake.aws.client("cloudwatch")
+    now = datetime.now(timezone.utc)
+
+    def total(metric: str) -> float:
+        stats = cloudwatch.get_metric_statistics(
+            Namespace="Lakeport",
+            MetricName=metric,
+            Dimensions=[{"Name": "Dataset", "Value": "sales.orders"}, {"Name": "Engine", "Value": "python"}],
+            StartTime=now - timedelta(hours=1),
+            EndTime=now + timedelta(hours=1),
+            Period=3600,
+            Statistics=["Sum"],
+        )
+        return sum(p["Sum"] for p in stats["Datapoints"])
+
+    assert (total("RowsRead"), total("RowsWritten"), total("RowsQuarantined")) == (12, 7, 5)
