@@ -106,10 +106,13 @@ class LocalQueryEngine:
                 connection.execute(f'CREATE OR REPLACE VIEW "{database}"."{table}" AS SELECT * FROM "{alias}"')
                 registered[(database, table)] = alias
             try:
-                cursor = connection.execute(translated)
-                # DuckDB 2 renamed fetch_arrow_table to to_arrow_table
-                fetch = getattr(cursor, "to_arrow_table", None) or cursor.fetch_arrow_table
-                return fetch()
+                relation = connection.sql(translated)
+                if relation is None:  # a statement without a result
+                    return pa.table({})
+                # DuckDB 2 renamed Relation.arrow() to to_arrow_table()
+                fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+                result = fetch()
+                return result if isinstance(result, pa.Table) else result.read_all()
             except duckdb.Error as exc:
                 raise QueryError(f"the query failed: {str(exc).splitlines()[0]}", hint=f"ran as DuckDB SQL: {translated}") from None
         finally:
