@@ -1,7 +1,7 @@
 # lakeport — every target creates what it needs; `make demo` and `make test` work on a fresh clone.
 SHELL := /bin/bash
 PYTHON ?= python3.11
-PYTHON39 ?= $(shell command -v python3.9 || ls -d $$HOME/.pyenv/versions/3.9*/bin/python3.9 2>/dev/null | tail -n 1)
+PYTHON39 ?= $(shell for p in $$HOME/.pyenv/versions/3.9*/bin/python3.9 $$(command -v python3.9); do "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 9)' 2>/dev/null && { echo "$$p"; break; }; done)
 VENV ?= .venv
 VENV39 ?= .venv39
 TOOLS ?= .venv-tools

@@ -235,6 +235,7 @@ def test_force_reingests_without_duplicating_rows_in_upsert_mode(lake):  # type:
         ("truncated.csv.gz", gzip.compress(b"order_id,Order Date,customer\n" + b"1,2024-01-01 00:00:00,abc\n" * 5000)[:300], "truncated or corrupt"),
         ("latin1.csv", "order_id,Order Date,customer,country,amount,status\n".encode() + "1,2024-01-01 00:00:00,Müller,DE,1.00,NEW\n".encode("latin-1") * 3, "not valid text"),
     ],
+    ids=["empty", "header-only", "missing-column", "binary-garbage", "truncated-gzip", "wrong-encoding"],
 )
 def test_bad_input_ends_quarantined_with_a_reason_and_leaves_curated_data_alone(lake, name, body, reason_part):  # type: ignore[no-untyped-def]
     lake.apply_example("orders")

@@ -148,7 +148,7 @@ def read_batches(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[T
         ) from None
     except InputFileError:
         raise
-    except (pa.ArrowInvalid, OSError, EOFError, UnicodeDecodeError, ValueError) as exc:
+    except (pa.ArrowInvalid, OSError, EOFError, UnicodeDecodeError, ValueError, csv.Error) as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         hint = None
         if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "decode" in text.lower():
@@ -170,7 +170,7 @@ def _header(raw: RawFile, contract: Contract, compression: str) -> List[str]:
     finally:
         stream.close()
     decoder = codecs.getincrementaldecoder(options.encoding)(errors="replace")
-    text = decoder.decode(head)
+    text = decoder.decode(head).replace("\x00", "\ufffd")  # Python 3.9's csv refuses NUL
     reader = csv.reader(
         io.StringIO(text),
         delimiter=options.delimiter,
