@@ -1,0 +1,75 @@
+"""The state machine template renders like Terraform's templatefile, into a definition statelint accepts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from statelint.linter import Linter
+
+from lakeport.errors import ConfigurationError
+from lakeport.orchestration.asl import ingest_variables, load_template, render, render_ingest
+from lakeport.resources import Resources
+
+RESOURCES = Resources.for_deployment()
+NOTIFIER = RESOURCES.function_arn(RESOURCES.notifier_function_name())
+
+
+def test_placeholders_are_replaced_by_their_values() -> None:
+    assert render('{"Table": "${table}", "Job": "${ job }"}', {"table": "t1", "job": "j"}) == (
+        '{"Table": "t1", "Job": "j"}'
+    )
+
+
+def test_escaped_placeholders_and_jsonpath_dollars_are_left_alone() -> None:
+    text = '{"a.$": "$.x", "b.$": "$$.Execution.Id", "c": "$${literal}", "d": "${v}"}'
+    assert render(text, {"v": "1"}) == '{"a.$": "$.x", "b.$": "$$.Execution.Id", "c": "${literal}", "d": "1"}'
+
+
+def test_an_unknown_placeholder_is_an_error_that_names_it() -> None:
+    with pytest.raises(ConfigurationError, match=r"undefined variable.*missing"):
+        render('"${missing}"', {})
+
+
+def test_an_unused_variable_is_an_error_that_names_it() -> None:
+    with pytest.raises(ConfigurationError, match=r"not used.*extra"):
+        render('"${used}"', {"used": "1", "extra": "2"})
+
+
+@pytest.mark.parametrize("text", ['"${a.b}"', '"${upper(x)}"', '"%{ if true }x%{ endif }"'])
+def test_template_expressions_and_directives_are_refused(text: str) -> None:
+    with pytest.raises(ConfigurationError):
+        render(text, {"x": "1"})
+
+
+def test_a_value_that_would_break_the_json_string_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="quote"):
+        render('"${name}"', {"name": 'bad"name'})
+
+
+def test_the_packaged_template_is_valid_json_before_rendering() -> None:
+    json.loads(load_template())
+
+
+def test_the_rendered_ingest_state_machine_passes_statelint() -> None:
+    definition = render_ingest(RESOURCES, NOTIFIER)
+
+    assert Linter.validate(definition) == []
+
+
+def test_the_rendered_ingest_state_machine_names_the_deployment_resources() -> None:
+    text = json.dumps(render_ingest(RESOURCES, NOTIFIER))
+
+    assert "${" not in text
+    for value in ingest_variables(RESOURCES, NOTIFIER).values():
+        assert value in text
+    states = render_ingest(RESOURCES, NOTIFIER)["States"]
+    assert states["RunPythonJob"]["Parameters"]["JobName"] == RESOURCES.python_job_name
+    assert states["RunSparkJob"]["Parameters"]["JobName"] == RESOURCES.spark_job_name
+    assert states["RecordFailure"]["Parameters"]["FunctionName"] == NOTIFIER
+
+
+def test_the_rendered_ingest_state_machine_parses_in_the_emulator_interpreter() -> None:
+    from lakeport.local.validation import parser_problems
+
+    assert parser_problems(json.dumps(render_ingest(RESOURCES, NOTIFIER))) == []
