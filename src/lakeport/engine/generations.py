@@ -91,11 +91,17 @@ class Generations:
         return table
 
     def live_keys(self, live: Dict[PartitionKey, str]) -> Iterable[Any]:
-        """Every primary-key value in the live table (for ``unique`` checks against the table)."""
+        """Every primary-key value in the live table (for ``unique`` checks against the table).
+
+        Rows of this very run are left out: after a crash between the catalog switch and the
+        ledgers, the live table already holds them, and the retry must not reject itself.
+        """
         key_cols = list(self.contract.primary_key)
         for key, location in live.items():
             for uri in list_parquet(self.filesystem, location):
-                table = self.read_partition_file(uri, key, key_cols)
+                table = self.read_partition_file(uri, key, key_cols + ["lakeport_run_id"])
+                mine = pc.equal(pc.cast(table.column("lakeport_run_id"), pa.string()), self.run_id)
+                table = table.filter(pc.invert(pc.fill_null(mine, False)))
                 if len(key_cols) == 1:
                     yield from table.column(key_cols[0]).to_pylist()
                 else:
