@@ -68,7 +68,9 @@ class AwsContext:
         with self._lock:
             if service not in self._clients:
                 self._clients[service] = self.session.client(
-                    service, endpoint_url=self.endpoint_url, config=RETRY_CONFIG  # type: ignore[call-overload]
+                    service,
+                    endpoint_url=self.endpoint_url,
+                    config=RETRY_CONFIG,  # type: ignore[call-overload]
                 )
             return self._clients[service]
 

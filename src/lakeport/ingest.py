@@ -79,7 +79,7 @@ EngineFactory = Callable[[str], Any]
 
 def default_engine(name: str) -> Any:
     if name == "spark":
-        from .engine.spark.engine import SparkEngine  # type: ignore[import-not-found]
+        from .engine.spark.engine import SparkEngine
 
         return SparkEngine()
     from .engine.python.engine import PythonEngine
@@ -171,7 +171,11 @@ class Ingestor:
             try:
                 self.lock.release(contract.dataset, run_id)
             except LakeportError:
-                log.warning("could not release the lock of %s held by %s; it expires on its own", contract.dataset, run_id)
+                log.warning(
+                    "could not release the lock of %s held by %s; it expires on its own",
+                    contract.dataset,
+                    run_id,
+                )
 
     def _claim(
         self, contract: Contract, run_id: str, request: IngestRequest, summary: RunSummary
@@ -202,11 +206,20 @@ class Ingestor:
         self.catalog.ensure_table(contract, layout.table_location)
         from .engine.python.engine import quarantine_schema
 
-        quarantine_columns = [(f.name, "timestamp" if f.name == "lakeport_ingested_at" else
-                               "bigint" if f.name == "lakeport_source_row" else "string")
-                              for f in quarantine_schema(contract)]
-        self.catalog.ensure_table(contract, layout.quarantine_location, columns=quarantine_columns,
-                                  table_type=QUARANTINE_TABLE)
+        quarantine_columns = [
+            (
+                f.name,
+                "timestamp"
+                if f.name == "lakeport_ingested_at"
+                else "bigint"
+                if f.name == "lakeport_source_row"
+                else "string",
+            )
+            for f in quarantine_schema(contract)
+        ]
+        self.catalog.ensure_table(
+            contract, layout.quarantine_location, columns=quarantine_columns, table_type=QUARANTINE_TABLE
+        )
         live = self._live(contract, layout)
         generations = Generations(self.filesystem, layout, contract, run_id)
         sources = [self._source_input(obj) for obj in objects]
@@ -236,12 +249,14 @@ class Ingestor:
         self._quarantine_rejected_files(contract, layout, run_id, objects, result.files)
         # the moment of truth: readers switch to the new generations
         if contract.partition_by:
-            self.catalog.set_partitions(contract.database, contract.table, plan.locations)
+            self.catalog.set_partitions(contract.database, contract.table, dict(plan.locations.items()))
         elif plan.locations:
             self.catalog.set_table_location(contract.database, contract.table, plan.locations[()])
         if any(o.quarantine_files for o in result.files):
             self.catalog.set_partitions(
-                contract.database, contract.quarantine_table, {(run_id,): layout.quarantine_run_location(run_id)}
+                contract.database,
+                contract.quarantine_table,
+                {(run_id,): layout.quarantine_run_location(run_id)},
             )
         summary.partitions = [layout.partition_path(k).rstrip("/") or "(table)" for k in sorted(plan.locations)]
         return result
@@ -255,7 +270,9 @@ class Ingestor:
 
     def _source_input(self, obj: SourceObject) -> SourceInput:
         version = obj.ledger_key[1]
-        return SourceInput(uri=obj.uri, version=version, size=obj.size, source_id=source_id(obj.uri, version), key=obj.key)
+        return SourceInput(
+            uri=obj.uri, version=version, size=obj.size, source_id=source_id(obj.uri, version), key=obj.key
+        )
 
     def _check_unchanged(self, contract: Contract, objects: List[SourceObject]) -> Dict[str, str]:
         """Objects replaced since they were announced are not read (their new version has its own event)."""
@@ -335,7 +352,11 @@ class Ingestor:
             partition_count=len(summary.partitions),
             duration_seconds=round(summary.seconds, 3),
             estimated_cost_usd=glue_run_cost(summary.engine, summary.seconds),
-            **totals,
+            rows_read=totals["rows_read"],
+            rows_written=totals["rows_written"],
+            rows_quarantined=totals["rows_quarantined"],
+            rows_duplicate=totals["rows_duplicate"],
+            bytes_read=totals["bytes_read"],
         )
         if self.publish_metrics:
             publish_run_metrics(
@@ -346,11 +367,20 @@ class Ingestor:
                 files_failed=0,
                 files_quarantined=sum(1 for f in summary.files if f.state == QUARANTINED),
                 engine=summary.engine,
-                **totals,
+                rows_read=totals["rows_read"],
+                rows_written=totals["rows_written"],
+                rows_quarantined=totals["rows_quarantined"],
+                rows_duplicate=totals["rows_duplicate"],
+                bytes_read=totals["bytes_read"],
             )
 
     def _record_failure(
-        self, contract: Contract, run_id: str, claimed: List[SourceObject], error: LakeportError, transient: bool
+        self,
+        contract: Contract,
+        run_id: str,
+        claimed: List[SourceObject],
+        error: LakeportError,
+        transient: bool,
     ) -> None:
         """A transient failure leaves the claims for the retry; a terminal one marks them FAILED."""
         try:

@@ -22,7 +22,7 @@ def is_data_key(key: str, contract: Optional[Contract] = None) -> bool:
 
 def list_objects(s3: Any, uri: str, contract: Optional[Contract] = None) -> List[SourceObject]:
     """Objects under ``uri`` (an object or a prefix), data keys only, sorted by key."""
-    bucket, _, prefix = uri[len("s3://"):].partition("/")
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
     found: List[SourceObject] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):

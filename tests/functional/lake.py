@@ -7,7 +7,7 @@ from typing import Any, List, Optional, Union
 
 from lakeport.aws import AwsContext
 from lakeport.contract import Contract, load_contract_file, load_contract_text
-from lakeport.ingest import IngestRequest, Ingestor, RunSummary
+from lakeport.ingest import Ingestor, IngestRequest, RunSummary
 from lakeport.ledger.files import SourceObject
 from lakeport.ledger.tables import create_tables
 from lakeport.registry import ContractRegistry
@@ -79,12 +79,14 @@ class Lake:
         fs = self.aws.s3_filesystem()
         rows: List[dict] = []
         contract = self.registry.get(dataset)
-        locations = self.partitions(dataset) if contract.partition_by else {
-            (): self.ingestor.catalog.table_location(contract.database, contract.table)
-        }
+        locations = (
+            self.partitions(dataset)
+            if contract.partition_by
+            else {(): self.ingestor.catalog.table_location(contract.database, contract.table)}
+        )
         for values, location in locations.items():
             for uri in list_parquet(fs, location):
-                table = pq.read_table(uri[len("s3://"):], filesystem=fs, columns=columns)
+                table = pq.read_table(uri[len("s3://") :], filesystem=fs, columns=columns)
                 for row in table.to_pylist():
                     row.update(zip([p.name for p in contract.partition_by], values))
                     rows.append(row)

@@ -51,7 +51,12 @@ def test_messy_csv_every_row_is_written_or_quarantined_with_a_reason(lake):  # t
     ledger = _ledger(lake)
     record = ledger.get(first)
     assert record is not None
-    assert (record.state, record.rows_read, record.rows_written, record.rows_quarantined) == ("SUCCEEDED", 12, 7, 5)
+    assert (record.state, record.rows_read, record.rows_written, record.rows_quarantined) == (
+        "SUCCEEDED",
+        12,
+        7,
+        5,
+    )
     runs = lake.ingestor.runs.list("sales.orders")
     assert (runs[0].rows_read, runs[0].rows_written, runs[0].rows_quarantined) == (21, 13, 8)
 
@@ -93,7 +98,10 @@ quality: {max_bad_ratio: 1.0}
 """
     )
     header = "id,b,t,s,i,g,f,d,m,dt,eu,ts,v,c"
-    good = "1,yes,127,-32768,2147483647,9223372036854775807,1.5,-2e10,999.99,2024-02-29,29/02/2024,2024-01-01T00:00:00,abc,de"
+    good = (
+        "1,yes,127,-32768,2147483647,9223372036854775807,1.5,-2e10,999.99,"
+        "2024-02-29,29/02/2024,2024-01-01T00:00:00,abc,de"
+    )
     bad = [
         "2,maybe,,,,,,,,,,,,",
         "3,,128,,,,,,,,,,,",
@@ -117,11 +125,24 @@ quality: {max_bad_ratio: 1.0}
     (outcome,) = run.files
     assert (outcome.rows_read, outcome.rows_written, outcome.rows_quarantined) == (15, 1, 14)
     quarantined = {
-        int(r["id"]): r["lakeport_reason"]
-        for r in lake.query("SELECT id, lakeport_reason FROM lab.types_quarantine")
+        int(r["id"]): r["lakeport_reason"] for r in lake.query("SELECT id, lakeport_reason FROM lab.types_quarantine")
     }
-    expected_column = {2: "b", 3: "t", 4: "s", 5: "i", 6: "g", 7: "f", 8: "d", 9: "m", 10: "m", 11: "dt", 12: "eu",
-                       13: "ts", 14: "v", 15: "c"}
+    expected_column = {
+        2: "b",
+        3: "t",
+        4: "s",
+        5: "i",
+        6: "g",
+        7: "f",
+        8: "d",
+        9: "m",
+        10: "m",
+        11: "dt",
+        12: "eu",
+        13: "ts",
+        14: "v",
+        15: "c",
+    }
     for row_id, column in expected_column.items():
         assert quarantined[row_id].startswith(f"{column}: "), quarantined[row_id]
     (written,) = lake.read_curated("lab.types")
@@ -140,14 +161,22 @@ def test_append_twice_keeps_both_deliveries(lake):  # type: ignore[no-untyped-de
     assert before == 7
     assert lake.query("SELECT count(*) AS n FROM sales.orders")[0]["n"] == 13
     # the partition both deliveries touched is a new generation holding both runs' rows
-    day = lake.query("SELECT count(DISTINCT lakeport_run_id) AS runs FROM sales.orders WHERE order_day = DATE '2024-01-02'")
+    day = lake.query(
+        "SELECT count(DISTINCT lakeport_run_id) AS runs FROM sales.orders WHERE order_day = DATE '2024-01-02'"
+    )
     assert day[0]["runs"] == 1  # only the first delivery has rows for 2024-01-02
 
 
 def test_append_into_an_existing_partition_copies_the_live_rows_into_the_new_generation(lake):  # type: ignore[no-untyped-def]
     lake.apply_example("orders")
-    one = lake.put("sales/orders/a.csv", "order_id,Order Date,customer,country,amount,status\n1,2024-05-01 10:00:00,A,DE,1.00,NEW\n")
-    two = lake.put("sales/orders/b.csv", "order_id,Order Date,customer,country,amount,status\n2,2024-05-01 11:00:00,B,DE,2.00,NEW\n")
+    one = lake.put(
+        "sales/orders/a.csv",
+        "order_id,Order Date,customer,country,amount,status\n1,2024-05-01 10:00:00,A,DE,1.00,NEW\n",
+    )
+    two = lake.put(
+        "sales/orders/b.csv",
+        "order_id,Order Date,customer,country,amount,status\n2,2024-05-01 11:00:00,B,DE,2.00,NEW\n",
+    )
     first = lake.ingest("sales.orders", [one])
     old_location = lake.partitions("sales.orders")[("2024-05-01",)]
     second = lake.ingest("sales.orders", [two])
@@ -172,8 +201,19 @@ partition_by: [{name: day}]
 write_mode: overwrite_partitions
 """
     )
-    lake.ingest("finance.fx", [lake.put("finance/fx/1.csv", "day,currency,rate\n2024-01-01,USD,1.1\n2024-01-01,GBP,0.86\n2024-01-02,USD,1.2\n")])
-    lake.ingest("finance.fx", [lake.put("finance/fx/2.csv", "day,currency,rate\n2024-01-02,USD,1.25\n2024-01-02,JPY,160\n")])
+    lake.ingest(
+        "finance.fx",
+        [
+            lake.put(
+                "finance/fx/1.csv",
+                "day,currency,rate\n2024-01-01,USD,1.1\n2024-01-01,GBP,0.86\n2024-01-02,USD,1.2\n",
+            )
+        ],
+    )
+    lake.ingest(
+        "finance.fx",
+        [lake.put("finance/fx/2.csv", "day,currency,rate\n2024-01-02,USD,1.25\n2024-01-02,JPY,160\n")],
+    )
 
     rows = lake.query("SELECT CAST(day AS VARCHAR) AS day, currency, rate FROM finance.fx ORDER BY 1, 2")
     assert [(r["day"], r["currency"], str(r["rate"])) for r in rows] == [
@@ -192,7 +232,12 @@ def test_upsert_keeps_the_latest_row_per_key_even_when_the_key_moves_partition(l
     assert first.totals()["rows_written"] == 5
     (delivery,) = second.files
     # A-105 twice in one delivery: the later row wins, the earlier is counted as a duplicate dropped
-    assert (delivery.rows_read, delivery.rows_written, delivery.rows_quarantined, delivery.rows_duplicate) == (5, 3, 1, 1)
+    assert (
+        delivery.rows_read,
+        delivery.rows_written,
+        delivery.rows_quarantined,
+        delivery.rows_duplicate,
+    ) == (5, 3, 1, 1)
     rows = {r["account_id"]: r for r in lake.query("SELECT account_id, name, country, balance FROM finance.accounts")}
     assert sorted(rows) == ["A-100", "A-101", "A-102", "A-103", "A-104", "A-105"]
     assert rows["A-101"]["balance"] == Decimal("-150.00")
@@ -230,10 +275,23 @@ def test_force_reingests_without_duplicating_rows_in_upsert_mode(lake):  # type:
     [
         ("empty.csv", b"", "empty (0 bytes)"),
         ("header-only.csv", b"order_id,Order Date,customer,country,amount,status\n", "no data rows"),
-        ("no-customer.csv", b"order_id,Order Date,country,amount\n1,2024-01-01 00:00:00,DE,1.00\n", "lacks required column(s) 'customer'"),
+        (
+            "no-customer.csv",
+            b"order_id,Order Date,country,amount\n1,2024-01-01 00:00:00,DE,1.00\n",
+            "lacks required column(s) 'customer'",
+        ),
         ("garbage.csv", bytes(range(256)) * 40, "lacks required column"),
-        ("truncated.csv.gz", gzip.compress(b"order_id,Order Date,customer\n" + b"1,2024-01-01 00:00:00,abc\n" * 5000)[:300], "truncated or corrupt"),
-        ("latin1.csv", "order_id,Order Date,customer,country,amount,status\n".encode() + "1,2024-01-01 00:00:00,Müller,DE,1.00,NEW\n".encode("latin-1") * 3, "not valid text"),
+        (
+            "truncated.csv.gz",
+            gzip.compress(b"order_id,Order Date,customer\n" + b"1,2024-01-01 00:00:00,abc\n" * 5000)[:300],
+            "truncated or corrupt",
+        ),
+        (
+            "latin1.csv",
+            b"order_id,Order Date,customer,country,amount,status\n"
+            + "1,2024-01-01 00:00:00,Müller,DE,1.00,NEW\n".encode("latin-1") * 3,
+            "not valid text",
+        ),
     ],
     ids=["empty", "header-only", "missing-column", "binary-garbage", "truncated-gzip", "wrong-encoding"],
 )

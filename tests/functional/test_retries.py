@@ -69,7 +69,11 @@ def test_a_retried_run_leaves_each_row_exactly_once(lake, monkeypatch, target, n
     assert sorted(ids) == list(range(1, 31)) + list(range(101, 131))
     assert lake.query("SELECT count(*) AS n FROM sales.orders WHERE order_day >= DATE '2024-06-01'")[0]["n"] == 30
     record = FileLedger(lake.aws.client("dynamodb"), lake.resources.files_table).get(obj)
-    assert record is not None and (record.state, record.rows_written, record.run_id) == ("SUCCEEDED", 30, retry.run_id)
+    assert record is not None and (record.state, record.rows_written, record.run_id) == (
+        "SUCCEEDED",
+        30,
+        retry.run_id,
+    )
     run = lake.ingestor.runs.get("sales.orders", retry.run_id)
     assert run is not None and run.state == "SUCCEEDED" and run.rows_written == 30 and run.attempts == 2
     assert earlier.state == "SUCCEEDED"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, TypeVar
+from typing import Callable, NoReturn, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -63,14 +63,14 @@ def guard(call: Callable[[], T]) -> T:
     try:
         return call()
     except LakeportError as exc:
-        fail(exc)
+        return fail(exc)
     except Exception as exc:  # botocore errors reaching the CLI: translate, show, exit
         from ..aws import translate
 
-        fail(translate(exc, "calling AWS"))
+        return fail(translate(exc, "calling AWS"))
 
 
-def fail(exc: LakeportError) -> Any:
+def fail(exc: LakeportError) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {exc.code}: {exc.message}", highlight=False, markup=True, soft_wrap=True)
     if exc.hint:
         err_console.print(f"[yellow]hint:[/] {exc.hint}", highlight=False, soft_wrap=True)

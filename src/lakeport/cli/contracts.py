@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import List, Optional
 
@@ -13,7 +14,9 @@ from ..registry import ContractRegistry
 from .app import console, err_console, guard, state
 from .render import print_rows
 
-app = typer.Typer(help="Describe datasets: validate contracts and keep them in the datasets table.", no_args_is_help=True)
+app = typer.Typer(
+    help="Describe datasets: validate contracts and keep them in the datasets table.", no_args_is_help=True
+)
 
 
 def contract_files(paths: List[Path]) -> List[Path]:
@@ -34,9 +37,9 @@ def load_all(paths: List[Path]) -> List[Contract]:
         except ContractError as exc:
             problems.append(exc)
     if problems:
-        for exc in problems:
-            err_console.print(f"[bold red]{exc.source}[/]: {len(exc.problems)} problem(s)", highlight=False)
-            for problem in exc.problems:
+        for error in problems:
+            err_console.print(f"[bold red]{error.source}[/]: {len(error.problems)} problem(s)", highlight=False)
+            for problem in error.problems:
                 err_console.print(f"  - {problem}", highlight=False, soft_wrap=True)
         err_console.print("fix the contract(s) and validate again: lakeport contract validate <files>")
         raise typer.Exit(1)
@@ -65,9 +68,11 @@ def apply(
     """Store contracts as new versions in the datasets table (no-op when unchanged)."""
     reg = registry(ctx)
     for contract in load_all(paths):
-        result = guard(lambda c=contract: reg.apply(c, applied_by=applied_by, allow_breaking=allow_breaking))
+        result = guard(partial(reg.apply, contract, applied_by=applied_by, allow_breaking=allow_breaking))
         if result.changed:
-            console.print(f"[green]applied[/] {result.dataset} version {result.version} ({len(result.changes)} change(s))")
+            console.print(
+                f"[green]applied[/] {result.dataset} version {result.version} ({len(result.changes)} change(s))"
+            )
         else:
             console.print(f"[dim]unchanged[/] {result.dataset} version {result.version}")
 
@@ -116,5 +121,8 @@ def list_(ctx: typer.Context) -> None:
     datasets = guard(lambda: registry(ctx).list())
     print_rows(
         ["dataset", "version", "format", "prefix", "write_mode", "owner", "updated_at"],
-        [[d.dataset, d.latest_version, d.format, d.source_prefix, d.write_mode, d.owner, d.updated_at] for d in datasets],
+        [
+            [d.dataset, d.latest_version, d.format, d.source_prefix, d.write_mode, d.owner, d.updated_at]
+            for d in datasets
+        ],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, List, Optional
 
 import typer
@@ -9,7 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..contract import Contract
 from ..errors import ConfigurationError
-from ..ingest import IngestRequest, Ingestor, RunSummary
+from ..ingest import Ingestor, IngestRequest, RunSummary
 from ..ledger.files import SourceObject
 from ..ledger.runs import RunLedger
 from ..registry import ContractRegistry
@@ -54,16 +55,27 @@ def ingest(
     objects: List[SourceObject] = []
     for uri in targets:
         if not uri.startswith("s3://"):
-            fail(ConfigurationError(f"{uri!r} is not an s3:// URI", hint=f"e.g. s3://{resources.raw_bucket}/{contract.source.prefix}"))
-        objects.extend(guard(lambda u=uri: list_objects(s.aws.client("s3"), u, contract)))
+            fail(
+                ConfigurationError(
+                    f"{uri!r} is not an s3:// URI",
+                    hint=f"e.g. s3://{resources.raw_bucket}/{contract.source.prefix}",
+                )
+            )
+        objects.extend(guard(partial(list_objects, s.aws.client("s3"), uri, contract)))
     if not objects:
         console.print(f"nothing to ingest under {', '.join(targets)}")
         return
     ingestor = Ingestor(s.aws, resources)
-    request = IngestRequest(dataset=contract.dataset, objects=objects, force=force, engine=engine,
-                            engine_reason="lakeport ingest (command line)")
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console,
-                  transient=True) as progress:
+    request = IngestRequest(
+        dataset=contract.dataset,
+        objects=objects,
+        force=force,
+        engine=engine,
+        engine_reason="lakeport ingest (command line)",
+    )
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=True
+    ) as progress:
         progress.add_task(f"ingesting {len(objects)} object(s) into {contract.dataset}", total=None)
         summary = guard(lambda: ingestor.run(request))
     print_summary(summary, output)
@@ -71,14 +83,24 @@ def ingest(
 
 def print_summary(summary: RunSummary, output: str = "table") -> None:
     rows = [
-        [f.source.uri, f.state, f.rows_read, f.rows_written, f.rows_quarantined, f.rows_duplicate, f.reason or ""]
+        [
+            f.source.uri,
+            f.state,
+            f.rows_read,
+            f.rows_written,
+            f.rows_quarantined,
+            f.rows_duplicate,
+            f.reason or "",
+        ]
         for f in summary.files
     ]
     print_rows(
         ["object", "state", "read", "written", "quarantined", "duplicates", "reason"],
         rows,
         output,
-        title=f"run {summary.run_id} of {summary.dataset}: {summary.state} in {summary.seconds:.1f} s ({summary.engine})",
+        title=(
+            f"run {summary.run_id} of {summary.dataset}: {summary.state} in {summary.seconds:.1f} s ({summary.engine})"
+        ),
         right=["read", "written", "quarantined", "duplicates"],
     )
     if output == "table":
@@ -100,10 +122,37 @@ def runs(
     ledger = RunLedger(s.aws.client("dynamodb"), s.resources.runs_table)
     records = guard(lambda: ledger.list(dataset, limit=limit))
     print_rows(
-        ["run_id", "dataset", "state", "engine", "why", "files", "read", "written", "quarantined", "duplicates", "seconds", "usd", "error"],
         [
-            [r.run_id, r.dataset, r.state, r.engine, r.engine_reason, r.files, r.rows_read, r.rows_written,
-             r.rows_quarantined, r.rows_duplicate, r.duration_seconds, r.estimated_cost_usd, r.error or ""]
+            "run_id",
+            "dataset",
+            "state",
+            "engine",
+            "why",
+            "files",
+            "read",
+            "written",
+            "quarantined",
+            "duplicates",
+            "seconds",
+            "usd",
+            "error",
+        ],
+        [
+            [
+                r.run_id,
+                r.dataset,
+                r.state,
+                r.engine,
+                r.engine_reason,
+                r.files,
+                r.rows_read,
+                r.rows_written,
+                r.rows_quarantined,
+                r.rows_duplicate,
+                r.duration_seconds,
+                r.estimated_cost_usd,
+                r.error or "",
+            ]
             for r in records
         ],
         output,

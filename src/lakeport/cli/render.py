@@ -64,7 +64,11 @@ def print_rows(
 def print_arrow(result: pa.Table, output: str = "table", title: Optional[str] = None) -> None:
     columns = result.column_names
     data: List[Mapping[str, Any]] = result.to_pylist()
-    numeric = [f.name for f in result.schema if pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_decimal(f.type)]
+    numeric = [
+        f.name
+        for f in result.schema
+        if pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_decimal(f.type)
+    ]
     print_rows(columns, [[r[c] for c in columns] for r in data], output, title, right=numeric)
     if output == "table":
         console.print(f"[dim]{result.num_rows} row(s)[/]")

@@ -155,8 +155,7 @@ def _columns(old: Contract, new: Contract, strict: bool) -> List[Change]:
                 True,
                 _STRICT
                 if strict
-                else "existing columns were reordered; keep them in their applied order and add new ones"
-                " at the end",
+                else "existing columns were reordered; keep them in their applied order and add new ones at the end",
             )
         )
 

@@ -44,7 +44,9 @@ def load_contract_data(
 ) -> Contract:
     """Validate plain data (a parsed YAML document or a stored DynamoDB document)."""
     if not isinstance(data, dict):
-        raise ContractError(source, [ContractProblem("", "a contract is a YAML mapping (dataset:, source:, schema:, …)")])
+        raise ContractError(
+            source, [ContractProblem("", "a contract is a YAML mapping (dataset:, source:, schema:, …)")]
+        )
     try:
         return Contract.model_validate(data)
     except ValidationError as exc:
@@ -53,7 +55,8 @@ def load_contract_data(
 
 def load_contract_dir(folder: Union[str, Path]) -> List[Contract]:
     """Every ``*.yaml``/``*.yml`` contract in a folder (sorted), all problems of all files at once."""
-    contracts, errors = [], []
+    contracts: List[Contract] = []
+    errors: List[ContractProblem] = []
     for path in sorted(Path(folder).glob("*.y*ml")):
         try:
             contracts.append(load_contract_file(path))
@@ -122,13 +125,13 @@ def _line_index(root: yaml.Node) -> Dict[PathKey, int]:
         index.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                child = path + (key.value,)
+                child = (*path, key.value)
                 index[child] = key.start_mark.line + 1
                 walk(value, child)
                 index[child] = key.start_mark.line + 1
         elif isinstance(node, yaml.SequenceNode):
             for position, item in enumerate(node.value):
-                walk(item, path + (position,))
+                walk(item, (*path, position))
 
     walk(root, ())
     return index

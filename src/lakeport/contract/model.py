@@ -226,7 +226,8 @@ class Rule(_Strict):
             return data
         if len(data) != 1:
             raise ValueError(
-                f"a rule is a mapping with exactly one of {', '.join(RULE_KINDS)} (got {', '.join(map(str, data)) or 'nothing'})"
+                f"a rule is a mapping with exactly one of {', '.join(RULE_KINDS)}"
+                f" (got {', '.join(map(str, data)) or 'nothing'})"
             )
         kind, body = next(iter(data.items()))
         if kind not in RULE_KINDS:
@@ -241,11 +242,17 @@ class Rule(_Strict):
             raise ValueError(f"{kind} takes a mapping with 'column' and its settings")
         body = dict(body)
         column = body.pop("column")
-        allowed = {"range": {"min", "max"}, "allowed_values": {"values"}, "regex": {"pattern"},
-                   "max_length": {"max"}}[kind]
+        allowed = {
+            "range": {"min", "max"},
+            "allowed_values": {"values"},
+            "regex": {"pattern"},
+            "max_length": {"max"},
+        }[kind]
         unknown = set(body) - allowed
         if unknown:
-            raise ValueError(f"{kind} does not take {', '.join(sorted(unknown))}; it takes {', '.join(sorted(allowed))}")
+            raise ValueError(
+                f"{kind} does not take {', '.join(sorted(unknown))}; it takes {', '.join(sorted(allowed))}"
+            )
         out: Dict[str, Any] = {"kind": kind, "columns": (column,)}
         if kind == "max_length":
             out["max_length"] = body.get("max")
@@ -273,7 +280,9 @@ class Rule(_Strict):
     def describe(self) -> str:
         col = ", ".join(self.columns)
         if self.kind == "range":
-            return f"range({col}: {self.min if self.min is not None else '-inf'}..{self.max if self.max is not None else 'inf'})"
+            low = "-inf" if self.min is None else self.min
+            high = "inf" if self.max is None else self.max
+            return f"range({col}: {low}..{high})"
         if self.kind == "allowed_values":
             return f"allowed_values({col})"
         if self.kind == "regex":
@@ -311,9 +320,7 @@ class Contract(_Strict):
     def _dataset_name(cls, value: str) -> str:
         parts = value.split(".")
         if len(parts) != 2 or not all(is_safe_name(p) for p in parts):
-            raise ValueError(
-                f"'{value}' must be '<database>.<table>' with lower-case letters, digits and underscores"
-            )
+            raise ValueError(f"'{value}' must be '<database>.<table>' with lower-case letters, digits and underscores")
         return value
 
     @field_validator("owner")
@@ -389,20 +396,21 @@ class Contract(_Strict):
                     )
                 if field.name in by_name:
                     problems.append(
-                        f"{where}.name: '{field.name}' is already a column of the schema; name the derived partition differently"
+                        f"{where}.name: '{field.name}' is already a column of the schema;"
+                        " name the derived partition differently"
                     )
         if len(self.partition_by) > 3:
             problems.append("partition_by: more than 3 partition keys makes tiny files; use at most 3")
 
         for index, rule in enumerate(self.quality.rules):
-            for column in rule.columns:
-                if column not in by_name:
-                    problems.append(f"quality.rules.{index}.{rule.kind}: '{column}' is not a column of the schema")
+            for name in rule.columns:
+                if name not in by_name:
+                    problems.append(f"quality.rules.{index}.{rule.kind}: '{name}' is not a column of the schema")
                     continue
-                ctype = by_name[column].column_type
+                ctype = by_name[name].column_type
                 if rule.kind in ("regex", "max_length") and not ctype.is_text:
                     problems.append(
-                        f"quality.rules.{index}.{rule.kind}: '{column}' is {ctype}; {rule.kind} applies to text columns"
+                        f"quality.rules.{index}.{rule.kind}: '{name}' is {ctype}; {rule.kind} applies to text columns"
                     )
                 if rule.kind == "range":
                     problems.extend(_check_range_bounds(index, rule, ctype))
@@ -498,10 +506,7 @@ def _check_range_bounds(index: int, rule: Rule, ctype: ColumnType) -> List[str]:
             except ValueError:
                 problems.append(f"{where}.{label}: '{bound}' is not an ISO {ctype.kind}")
     if (
-        rule.min is not None
-        and rule.max is not None
-        and type(rule.min) is type(rule.max)
-        and rule.min > rule.max  # type: ignore[operator]
+        rule.min is not None and rule.max is not None and type(rule.min) is type(rule.max) and rule.min > rule.max  # type: ignore[operator]
     ):
         problems.append(f"{where}: min {rule.min} is greater than max {rule.max}")
     return problems

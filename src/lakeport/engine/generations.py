@@ -43,7 +43,7 @@ class GenerationPlan:
 
 def list_parquet(filesystem: Any, location: str) -> List[str]:
     """The Parquet files directly in a location (URIs), sorted."""
-    scheme, path = split_uri(location)
+    _scheme, path = split_uri(location)
     try:
         infos = filesystem.get_file_info(pafs.FileSelector(path.rstrip("/"), allow_not_found=True))
     except FileNotFoundError:
@@ -99,7 +99,7 @@ class Generations:
         key_cols = list(self.contract.primary_key)
         for key, location in live.items():
             for uri in list_parquet(self.filesystem, location):
-                table = self.read_partition_file(uri, key, key_cols + ["lakeport_run_id"])
+                table = self.read_partition_file(uri, key, [*key_cols, "lakeport_run_id"])
                 mine = pc.equal(pc.cast(table.column("lakeport_run_id"), pa.string()), self.run_id)
                 table = table.filter(pc.invert(pc.fill_null(mine, False)))
                 if len(key_cols) == 1:
@@ -144,8 +144,11 @@ class Generations:
         # 1. the winners among this run's rows
         pieces = []
         for index, (key, wf) in enumerate(written):
-            table = self.read_partition_file(wf.uri, key, keys + ["lakeport_source", "lakeport_source_row"])
-            source_index = np.array([order_of[s] for s in pc.cast(table.column("lakeport_source"), pa.string()).to_pylist()], dtype=np.int64)
+            table = self.read_partition_file(wf.uri, key, [*keys, "lakeport_source", "lakeport_source_row"])
+            source_index = np.array(
+                [order_of[s] for s in pc.cast(table.column("lakeport_source"), pa.string()).to_pylist()],
+                dtype=np.int64,
+            )
             order = source_index * (1 << 40) + table.column("lakeport_source_row").to_numpy(zero_copy_only=False)
             pieces.append(
                 pa.table(
@@ -159,11 +162,17 @@ class Generations:
             )
         incoming = pa.concat_tables(pieces)
         best = incoming.group_by("__key").aggregate([("__order", "max")])
-        winners = incoming.join(best, keys=["__key", "__order"], right_keys=["__key", "__order_max"], join_type="left semi")
+        winners = incoming.join(
+            best, keys=["__key", "__order"], right_keys=["__key", "__order_max"], join_type="left semi"
+        )
         losers_by_file: Dict[int, Set[int]] = {}
         if winners.num_rows != incoming.num_rows:
             winner_ids = set(zip(winners.column("__file").to_pylist(), winners.column("__row").to_pylist()))
-            for f, r, o in zip(incoming.column("__file").to_pylist(), incoming.column("__row").to_pylist(), incoming.column("__order").to_pylist()):
+            for f, r, o in zip(
+                incoming.column("__file").to_pylist(),
+                incoming.column("__row").to_pylist(),
+                incoming.column("__order").to_pylist(),
+            ):
                 if (f, r) not in winner_ids:
                     losers_by_file.setdefault(f, set()).add(r)
                     source_uri = result.files[o >> 40].source.uri

@@ -29,7 +29,7 @@ _HIVE_UNSAFE = re.compile(r"[\x00-\x1f\"#%'*/:=?\\\x7f{}\[\]^]")
 
 def hive_escape(value: str) -> str:
     """Escape a partition value the way Hive and Spark do in paths (``/`` -> ``%2F``)."""
-    return _HIVE_UNSAFE.sub(lambda m: "%{:02X}".format(ord(m.group(0))), value)
+    return _HIVE_UNSAFE.sub(lambda m: f"%{ord(m.group(0)):02X}", value)
 
 
 def format_partition_value(value: Any) -> str:

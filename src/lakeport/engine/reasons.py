@@ -25,8 +25,7 @@ def expectation(column: Column) -> str:
     if ctype.kind == "decimal":
         assert ctype.precision is not None and ctype.scale is not None
         return (
-            f"a number with at most {ctype.precision - ctype.scale} digits before the point"
-            f" and {ctype.scale} after it"
+            f"a number with at most {ctype.precision - ctype.scale} digits before the point and {ctype.scale} after it"
         )
     if ctype.kind in ("float", "double"):
         return "a number"
@@ -35,7 +34,11 @@ def expectation(column: Column) -> str:
     if ctype.kind == "date":
         return f"a date like {column.format}" if column.format else "a date like 2024-01-31"
     if ctype.kind == "timestamp":
-        return f"a timestamp like {column.format}" if column.format else "a timestamp like 2024-01-31 23:59:59[.ffffff][+hh:mm]"
+        return (
+            f"a timestamp like {column.format}"
+            if column.format
+            else "a timestamp like 2024-01-31 23:59:59[.ffffff][+hh:mm]"
+        )
     return "text"
 
 

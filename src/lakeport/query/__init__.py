@@ -3,4 +3,11 @@
 from .local import AthenaQueryEngine, LocalQueryEngine, QueryError
 from .translate import SqlError, referenced_tables, to_duckdb
 
-__all__ = ["AthenaQueryEngine", "LocalQueryEngine", "QueryError", "SqlError", "referenced_tables", "to_duckdb"]
+__all__ = [
+    "AthenaQueryEngine",
+    "LocalQueryEngine",
+    "QueryError",
+    "SqlError",
+    "referenced_tables",
+    "to_duckdb",
+]

@@ -70,8 +70,8 @@ class LocalQueryEngine:
         parquet = ds.ParquetFileFormat()
         if not keys:
             location = described["StorageDescriptor"].get("Location", "")
-            paths = [split_uri(u)[1] for u in list_parquet(self.filesystem, location)] if location else []
-            return ds.FileSystemDataset.from_paths(paths, schema=schema, format=parquet, filesystem=self.filesystem)
+            files = [split_uri(u)[1] for u in list_parquet(self.filesystem, location)] if location else []
+            return ds.FileSystemDataset.from_paths(files, schema=schema, format=parquet, filesystem=self.filesystem)
         paths: List[str] = []
         expressions: List[ds.Expression] = []
         for values, location in sorted(self.catalog.get_partitions(database, table).items()):
@@ -114,7 +114,9 @@ class LocalQueryEngine:
                 result = fetch()
                 return result if isinstance(result, pa.Table) else result.read_all()
             except duckdb.Error as exc:
-                raise QueryError(f"the query failed: {str(exc).splitlines()[0]}", hint=f"ran as DuckDB SQL: {translated}") from None
+                raise QueryError(
+                    f"the query failed: {str(exc).splitlines()[0]}", hint=f"ran as DuckDB SQL: {translated}"
+                ) from None
         finally:
             connection.close()
 
@@ -122,7 +124,9 @@ class LocalQueryEngine:
 class AthenaQueryEngine:
     """Runs the SQL in the deployment's Athena workgroup (on AWS)."""
 
-    def __init__(self, athena_client: Any, workgroup: str, poll_seconds: float = 0.5, timeout_seconds: float = 900) -> None:
+    def __init__(
+        self, athena_client: Any, workgroup: str, poll_seconds: float = 0.5, timeout_seconds: float = 900
+    ) -> None:
         self.athena = athena_client
         self.workgroup = workgroup
         self.poll_seconds = poll_seconds
