@@ -11,9 +11,9 @@ The fixes:
   have no callback endpoint, and moto calls ``interrupt_all()`` on ``None``: every such step failed
   with ``States.Runtime``. Those tasks now run the sync pattern without a callback endpoint.
 * ``glue-sync-json-output`` — the Glue ``.sync`` result carried ``datetime`` objects, which made
-  ``DescribeExecution`` answer HTTP 500. Timestamps become epoch milliseconds, as on AWS.
-* ``sfn-validate-definition`` / ``sfn-list-versions`` — ``ValidateStateMachineDefinition`` and
-  ``ListStateMachineVersions`` (Terraform's ``aws_sfn_state_machine`` calls both).
+  ``DescribeExecution`` answer HTTP 500. Timestamps become epoch milliseconds.
+* ``sfn-apis`` — ``ValidateStateMachineDefinition`` (moto's ASL parser plus ``statelint``, answered in
+  the AWS shape) and ``ListStateMachineVersions``; Terraform's ``aws_sfn_state_machine`` calls both.
 * ``lambda-in-process`` — ``Invoke`` runs the handler registered with
   :func:`lakeport.local.lambdas.register_lambda` instead of starting a Docker container.
 * ``glue-job-run-details`` — ``GetJobRun`` shows ``ErrorMessage`` and a real ``ExecutionTime``.
