@@ -337,3 +337,26 @@ def test_a_run_publishes_its_metrics(lake):  # type: ignore[no-untyped-def]
         return sum(p["Sum"] for p in stats["Datapoints"])
 
     assert (total("RowsRead"), total("RowsWritten"), total("RowsQuarantined")) == (12, 7, 5)
+
+
+def test_gzipped_json_lines_with_broken_lines(lake):  # type: ignore[no-untyped-def]
+    lake.apply_example("readings")
+    obj = lake.put_example("iot/readings/plant-a-2024-03-01.jsonl.gz")
+
+    run = lake.ingest("iot.readings", [obj])
+
+    (outcome,) = run.files
+    assert (outcome.rows_read, outcome.rows_written, outcome.rows_quarantined) == (240, 235, 5)
+    reasons = {
+        r["lakeport_source_row"]: r["lakeport_reason"]
+        for r in lake.query("SELECT lakeport_source_row, lakeport_reason FROM iot.readings_quarantine")
+    }
+    assert reasons[18].startswith("temperature: 'hot' is not a double")
+    assert reasons[34].startswith("battery: 'n/a' is not a tinyint")
+    assert reasons[52].startswith("row cannot be parsed: line 52 is not valid JSON")
+    assert reasons[89] == "row cannot be parsed: line 89 is a JSON list, not an object"
+    assert reasons[121] == "device: is empty but the column is not nullable"
+    days = lake.query("SELECT reading_day, count(*) AS n FROM iot.readings GROUP BY 1 ORDER BY 1")
+    assert [(str(d["reading_day"]), d["n"]) for d in days] == [("2024-03-01", 116), ("2024-03-02", 119)]
+    sample = lake.query("SELECT ts, humidity FROM iot.readings WHERE device = 'press-01' ORDER BY ts LIMIT 1")[0]
+    assert sample["ts"].isoformat() == "2024-03-01T00:00:00"

@@ -124,7 +124,12 @@ class Source(_Strict):
     @model_validator(mode="after")
     def _options_fit_format(self) -> Source:
         if self.format != "csv":
-            given = [k for k in _CSV_ONLY if k in self.options.model_fields_set]
+            defaults = SourceOptions()
+            given = [
+                k
+                for k in _CSV_ONLY
+                if k in self.options.model_fields_set and getattr(self.options, k) != getattr(defaults, k)
+            ]
             if given:
                 raise ValueError(f"options {', '.join(given)} apply to csv only, not {self.format}")
         return self

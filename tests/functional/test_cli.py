@@ -1,0 +1,87 @@
+"""The command line as a user drives it, against the emulator (AWS_ENDPOINT_URL, like the AWS CLI)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lakeport.cli.main import app
+
+from .lake import EXAMPLES, Lake
+
+
+@pytest.fixture
+def cli(lake, emulator, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("COLUMNS", "250")
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True) -> str:
+        result = runner.invoke(app, list(args), catch_exceptions=False)
+        output = result.stdout + (result.stderr if result.stderr_bytes is not None else "")
+        assert (result.exit_code == 0) == ok, output
+        return output
+
+    return run
+
+
+def test_contract_commands(cli, lake: Lake, tmp_path: Path):  # type: ignore[no-untyped-def]
+    out = cli("contract", "validate", str(EXAMPLES / "contracts"))
+    assert "ok sales.orders" in out and "ok finance.accounts" in out
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dataset: sales.orders\nowner: x\nsource: {prefix: a/, format: xml}\nschema: []\n")
+    out = cli("contract", "validate", str(bad), ok=False)
+    assert "source.format (line 3)" in out and "'xml' is not allowed" in out
+
+    out = cli("contract", "apply", str(EXAMPLES / "contracts"))
+    assert "applied sales.orders version 1" in out
+    assert "unchanged sales.orders version 1" in cli("contract", "apply", str(EXAMPLES / "contracts" / "orders.yaml"))
+
+    changed = tmp_path / "orders.yaml"
+    changed.write_text(
+        (EXAMPLES / "contracts" / "orders.yaml").read_text().replace("type: varchar(40)", "type: string")
+    )
+    out = cli("contract", "diff", str(changed))
+    assert "schema" in out and "varchar(40)" in out
+    cli("contract", "apply", str(changed))
+    history = cli("contract", "history", "sales.orders")
+    assert history.count("cli") >= 2
+
+    shown = cli("contract", "show", "sales.orders", "--version", "1")
+    assert "version 1" in shown and "varchar(40)" in shown
+    listed = cli("contract", "list")
+    assert "iot.readings" in listed and "upsert" in listed
+
+    out = cli("contract", "show", "nope.nothing", ok=False)
+    assert "DatasetNotFoundError" in out and "lakeport contract apply" in out
+
+
+def test_ingest_runs_quarantine_and_query(cli, lake: Lake):  # type: ignore[no-untyped-def]
+    lake.apply_example("orders")
+    lake.put_example("sales/orders/orders-2024-01-02.csv")
+    lake.put_example("sales/orders/orders-2024-01-03.csv")
+
+    out = cli("ingest", "sales.orders")
+    assert "SUCCEEDED" in out and "orders-2024-01-02.csv" in out
+
+    again = cli("ingest", "sales.orders")
+    assert again.count("already SUCCEEDED") == 2
+
+    runs = json.loads(cli("runs", "sales.orders", "--output", "json"))
+    assert [r["read"] for r in runs] == [0, 21] and runs[1]["written"] == 13
+
+    rows = json.loads(cli("quarantine", "sales.orders", "--output", "json"))
+    assert len(rows) == 8 and all(r["lakeport_reason"] for r in rows)
+
+    csv_out = cli("query", "SELECT count(*) AS n FROM sales.orders", "--output", "csv")
+    assert csv_out.splitlines() == ["n", "13"]
+
+    out = cli("query", "SELECT * FROM sales.nothing", ok=False)
+    assert "QueryError" in out and "does not exist" in out
