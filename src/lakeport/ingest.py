@@ -223,23 +223,20 @@ class Ingestor:
         live = self._live(contract, layout)
         generations = Generations(self.filesystem, layout, contract, run_id)
         sources = [self._source_input(obj) for obj in objects]
-        changed = self._check_unchanged(contract, objects)
         job = EngineJob(
             contract=contract,
             run_id=run_id,
             ingested_at=ingested_at.replace(tzinfo=None) if ingested_at.tzinfo else ingested_at,
-            sources=[s for s in sources if s.uri not in changed],
+            sources=sources,
             layout=layout,
             input_filesystem=self.filesystem,
             output_filesystem=self.filesystem,
             remote_output=True,
             table_keys=lambda: generations.live_keys(live),
+            s3_client=self.aws.client("s3"),
         )
         engine = self.engine_factory(engine_name)
         result: EngineResult = engine.run(job)
-        for source in sources:
-            if source.uri in changed:
-                result.files.append(FileOutcome(source=source, state=QUARANTINED, reason=changed[source.uri]))
         plan = generations.build(result, live)
         for outcome in result.files:
             superseded = plan.rows_superseded.get(outcome.source.uri, 0)
@@ -274,27 +271,6 @@ class Ingestor:
             uri=obj.uri, version=version, size=obj.size, source_id=source_id(obj.uri, version), key=obj.key
         )
 
-    def _check_unchanged(self, contract: Contract, objects: List[SourceObject]) -> Dict[str, str]:
-        """Objects replaced since they were announced are not read (their new version has its own event)."""
-        changed: Dict[str, str] = {}
-        s3 = self.aws.client("s3")
-        for obj in objects:
-            try:
-                head = s3.head_object(Bucket=obj.bucket, Key=obj.key)
-            except Exception as exc:
-                error = translate(exc, f"reading {obj.uri}")
-                if error.transient:
-                    raise error from exc
-                changed[obj.uri] = f"the object is gone ({error.message}); deliver it again"
-                continue
-            etag = str(head.get("ETag", "")).strip('"')
-            if obj.etag and etag and etag != obj.etag.strip('"'):
-                changed[obj.uri] = (
-                    f"the object was replaced after it was announced (etag {obj.etag} -> {etag});"
-                    " the new version is ingested by its own run"
-                )
-        return changed
-
     @staticmethod
     def _check_accounting(contract: Contract, run_id: str, outcomes: List[FileOutcome]) -> None:
         for outcome in outcomes:
@@ -320,11 +296,19 @@ class Ingestor:
                 continue
             obj = by_uri[outcome.source.uri]
             target = layout.rejected_file_location(run_id, obj.key)
+            bucket, _, key = split_uri(target)[1].partition("/")
+            source: Dict[str, str] = {"Bucket": obj.bucket, "Key": obj.key}
+            if obj.version_id and obj.version_id != "null":
+                source["VersionId"] = obj.version_id
             try:
-                self.filesystem.copy_file(f"{obj.bucket}/{obj.key}", split_uri(target)[1])
+                # server-side copy of the exact version, whatever the key looks like
+                self.aws.client("s3").copy_object(Bucket=bucket, Key=key, CopySource=source)
                 outcome.rejected_copy = target
-            except (OSError, FileNotFoundError) as exc:
-                log.warning("could not copy rejected %s to quarantine: %s", obj.uri, exc)
+            except Exception as exc:
+                error = translate(exc, f"copying rejected {obj.uri} to the quarantine zone")
+                if error.transient:
+                    raise error from exc
+                log.warning("%s", error.one_line())
 
     # -- ledgers ----------------------------------------------------------------------------------
 

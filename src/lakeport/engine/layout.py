@@ -106,4 +106,7 @@ class TableLayout:
         return f"part-{source}-{chunk:05d}.parquet"
 
     def rejected_file_location(self, run_id: str, raw_key: str) -> str:
-        return f"{self.quarantine_root}/{self.database}/{self.table}/files/{run_id}/{raw_key}"
+        """Where a rejected raw object is kept; ``.``/``..``/empty key segments are escaped so tools
+        that normalise paths cannot place the copy outside this folder."""
+        segments = [{"": "%2F", ".": "%2E", "..": "%2E%2E"}.get(s, s) for s in raw_key.split("/")]
+        return f"{self.quarantine_root}/{self.database}/{self.table}/files/{run_id}/{'/'.join(segments)}"

@@ -72,6 +72,7 @@ class EngineJob:
     output_filesystem: Any = None
     remote_output: bool = True
     table_keys: Optional[Any] = None  # callable () -> iterable of existing primary-key values
+    s3_client: Optional[Any] = None  # reads s3:// sources at their claimed version (see engine/sources.py)
     options: Dict[str, Any] = field(default_factory=dict)
 
 

@@ -22,8 +22,8 @@ import pyarrow.compute as pc
 from ...contract import LINEAGE_COLUMNS, Contract
 from ...errors import InputFileError
 from .. import reasons
-from ..layout import split_uri
 from ..model import QUARANTINED, EngineJob, EngineResult, FileOutcome, SourceInput
+from ..sources import opener_for
 from .convert import Converted, arrow_type, convert_text
 from .partitions import partition_codes
 from .reader import FileInfo, RawFile, TextBatch, read_batches
@@ -143,7 +143,8 @@ class PythonEngine:
         contract = job.contract
         outcome = FileOutcome(source=source)
         info = FileInfo()
-        raw = RawFile(job.input_filesystem, split_uri(source.uri)[1], source.uri, contract.dataset)
+        opener = opener_for(source.uri, source.version, contract.dataset, job.input_filesystem, job.s3_client)
+        raw = RawFile(opener, source.uri, contract.dataset)
         quality = contract.quality
         tracker.begin(source.source_id)
         try:
@@ -159,9 +160,8 @@ class PythonEngine:
             outcome.missing_columns = info.missing_columns
             if outcome.rows_read == 0:
                 # an empty delivery is almost always a broken export: hold it for a person to look at
-                raise _FileRejected(
-                    "the file is empty (0 bytes)" if info.bytes_read == 0 else "the file has no data rows"
-                )
+                empty = info.bytes_read == 0 and source.size == 0
+                raise _FileRejected("the file is empty (0 bytes)" if empty else "the file has no data rows")
             if outcome.rows_read and outcome.rows_quarantined / outcome.rows_read > quality.max_bad_ratio:
                 raise _FileRejected(
                     f"{outcome.rows_quarantined} of {outcome.rows_read} rows are bad, more than"
@@ -296,7 +296,9 @@ def _prepare(contract: Contract, batch: TextBatch) -> _Prepared:
     return _Prepared(batch, typed, text, join_reasons([conversion, later]), codes, keys)
 
 
-def conform(contract: Contract, batch: TextBatch) -> Tuple[Dict[str, pa.Array], Dict[str, pa.Array], Optional[pa.Array]]:
+def conform(
+    contract: Contract, batch: TextBatch
+) -> Tuple[Dict[str, pa.Array], Dict[str, pa.Array], Optional[pa.Array]]:
     """(typed columns, the text as read, reasons for rows that do not fit the schema)."""
     typed: Dict[str, pa.Array] = {}
     text: Dict[str, pa.Array] = {}

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 from ...contract import Contract
 from ...errors import InputFileError
 from .. import reasons
+from ..sources import RawOpener
 from .convert import cast_locating, position_mask
 from .rules import join_two
 
@@ -100,11 +101,10 @@ class _TooLarge(Exception):
 
 
 class RawFile:
-    """One raw object to read: a pyarrow filesystem, a path on it and how to describe it in errors."""
+    """One raw object to read: how to open it and how to describe it in errors."""
 
-    def __init__(self, filesystem: Any, path: str, uri: str, dataset: str) -> None:
-        self.filesystem = filesystem
-        self.path = path
+    def __init__(self, opener: RawOpener, uri: str, dataset: str) -> None:
+        self.opener = opener
         self.uri = uri
         self.dataset = dataset
 
@@ -114,15 +114,18 @@ class RawFile:
     def detect_compression(self, option: str) -> str:
         if option != "auto":
             return option
-        with self.filesystem.open_input_stream(self.path, compression=None) as stream:
+        stream = self.opener.open()
+        try:
             head = stream.read(4)
+        finally:
+            stream.close()
         for magic, name in _MAGIC.items():
             if head.startswith(magic):
                 return name
         return "none"
 
     def open(self, compression: str, limit: int) -> _LimitedStream:
-        stream = self.filesystem.open_input_stream(self.path, compression=None)
+        stream = self.opener.open()
         if compression != "none":
             stream = pa.CompressedInputStream(stream, compression)
         return _LimitedStream(stream, limit, self.uri)
@@ -235,9 +238,7 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[Text
 
     def on_invalid(row: Any) -> str:
         invalid.append(
-            reasons.unparseable_row(
-                f"{row.actual_columns} fields where {row.expected_columns} were expected"
-            )
+            reasons.unparseable_row(f"{row.actual_columns} fields where {row.expected_columns} were expected")
             + "\x00"
             + (row.text or "")
         )
@@ -268,14 +269,13 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[Text
     )
     stream = raw.open(info.compression, contract.source.max_uncompressed_bytes)
     try:
-        reader = pacsv.open_csv(stream, read_options=read_options, parse_options=parse_options,
-                                convert_options=convert_options)
+        reader = pacsv.open_csv(
+            stream, read_options=read_options, parse_options=parse_options, convert_options=convert_options
+        )
         next_row = 1
         for batch in reader:
             if batch.num_rows:
-                yield _text_batch(
-                    {wanted[n]: batch.column(n) for n in present}, next_row, batch.num_rows, contract
-                )
+                yield _text_batch({wanted[n]: batch.column(n) for n in present}, next_row, batch.num_rows, contract)
                 next_row += batch.num_rows
             if invalid:
                 yield _unparseable_batch(invalid, contract)
@@ -314,7 +314,12 @@ def _text_batch(binary: Dict[str, pa.Array], first_row: int, n: int, contract: C
         text, bad_positions = cast_locating(values, lambda a: a.cast(pa.string()))
         columns[name] = text
         bad = position_mask(n, bad_positions)
-        message = pc.if_else(bad, f"{name}: is not valid text in the declared encoding (set source.options.encoding if the file is not UTF-8)", pa.scalar(None, pa.string()))
+        message = pc.if_else(
+            bad,
+            f"{name}: is not valid text in the declared encoding"
+            " (set source.options.encoding if the file is not UTF-8)",
+            pa.scalar(None, pa.string()),
+        )
         errors = join_two(errors, message)
     for column in contract.columns:
         if column.name not in columns:
@@ -360,9 +365,13 @@ def _read_jsonl(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[Te
                 try:
                     record = json.loads(stripped)
                     if not isinstance(record, dict):
-                        error = reasons.unparseable_row(f"line {line_no} is a JSON {type(record).__name__}, not an object")
+                        error = reasons.unparseable_row(
+                            f"line {line_no} is a JSON {type(record).__name__}, not an object"
+                        )
                 except ValueError as exc:
-                    error = reasons.unparseable_row(f"line {line_no} is not valid JSON ({exc.args[0] if exc.args else exc})")
+                    error = reasons.unparseable_row(
+                        f"line {line_no} is not valid JSON ({exc.args[0] if exc.args else exc})"
+                    )
                 if error is not None:
                     bad = True
                     raw_line = stripped
@@ -392,9 +401,11 @@ def _read_jsonl(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[Te
 
 
 def _read_parquet(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[TextBatch]:
-    with raw.filesystem.open_input_file(raw.path) as handle:
-        info.bytes_read = handle.size()
+    with raw.opener.local_copy() as handle:
         parquet = pq.ParquetFile(handle)
+        info.bytes_read = parquet.metadata.serialized_size + sum(
+            parquet.metadata.row_group(i).total_byte_size for i in range(parquet.metadata.num_row_groups)
+        )
         names = parquet.schema_arrow.names
         wanted = {c.source_name: c.name for c in contract.columns}
         present = [n for n in names if n in wanted]
