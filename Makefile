@@ -17,6 +17,7 @@ help:
 	@echo "make test39    run the engine tests under Python 3.9 (the Glue Python-shell runtime)"
 	@echo "make package   build the wheel and the Lambda package that Terraform uploads"
 	@echo "make bench     TPC-H lineitem benchmark (SF=1 by default)"
+	@echo "make docs      redraw docs/architecture.png and docs/state-machine.png (needs graphviz)"
 
 $(BIN)/.installed: pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +69,10 @@ package: venv
 
 bench: venv
 	$(BIN)/python benchmarks/lineitem.py --scale $${SF:-1}
+
+docs: venv
+	$(BIN)/python docs/diagrams/architecture.py
+	$(BIN)/python docs/diagrams/state_machine.py
 
 clean:
 	rm -rf $(VENV) $(VENV39) $(TOOLS) dist build .pytest_cache .mypy_cache .ruff_cache
