@@ -1,0 +1,112 @@
+"""``lakeport local up``: the embedded AWS stack on a fixed port, ingesting whatever arrives."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from typing import Any, Dict, Optional, Tuple
+
+import typer
+
+from ..errors import LakeportError
+from .app import console, fail
+
+app = typer.Typer(help="Run lakeport on this machine, on the embedded AWS emulator.", no_args_is_help=True)
+
+READY = "lakeport local stack ready"
+DEFAULT_PORT = 4566
+
+
+def _shell_lines(environment: Dict[str, str]) -> str:
+    return "\n".join(f"  export {name}={value}" for name, value in environment.items())
+
+
+def _watch_runs(stack: Any, seen: Dict[Tuple[str, str], str]) -> None:
+    """Print each run when it starts and when it ends."""
+    from ..ledger.runs import RunLedger
+
+    for record in reversed(RunLedger(stack.aws.client("dynamodb"), stack.resources.runs_table).list(limit=50)):
+        key = (record.dataset, record.run_id)
+        if seen.get(key) == record.state:
+            continue
+        seen[key] = record.state
+        line = f"run {record.run_id} of {record.dataset}: {record.state}"
+        if record.state == "SUCCEEDED":
+            line += (
+                f" ({record.files} file(s); read {record.rows_read}, written {record.rows_written},"
+                f" quarantined {record.rows_quarantined}; {record.duration_seconds or 0:.1f} s; engine {record.engine})"
+            )
+        elif record.state == "FAILED":
+            line += f": {record.error}"
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+@app.command()
+def up(
+    port: int = typer.Option(DEFAULT_PORT, help="loopback port of the emulator's endpoint"),
+    examples: bool = typer.Option(True, "--examples/--no-examples", help="apply the example contracts"),
+) -> None:
+    """Start the emulator with every lakeport resource and ingest what lands in the raw bucket, until Ctrl-C."""
+    from ..demo import apply_examples, find_examples
+    from ..local.pipeline import wire
+    from ..local.stack import LocalStack
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("lakeport").setLevel(logging.INFO)
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: Optional[Any]) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    stack = LocalStack(port=port)
+    try:
+        stack.start()
+        wire(stack)
+        applied = apply_examples(stack, find_examples(), applied_by="lakeport local up") if examples else []
+    except LakeportError as exc:
+        stack.stop()
+        fail(exc)
+    except OSError as exc:
+        stack.stop()
+        fail(LakeportError(f"cannot start the emulator on port {port}: {exc}", hint="choose another --port"))
+    environment = stack.environment()
+    raw = stack.resources.raw_bucket
+    prefix = applied[0].source.prefix if applied else "<dataset prefix>/"
+    console.print(f"endpoint: {stack.endpoint_url}", highlight=False, soft_wrap=True)
+    console.print(
+        f"environment (for lakeport, the AWS CLI and any SDK):\n{_shell_lines(environment)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(f"raw bucket: {raw}", highlight=False, soft_wrap=True)
+    for contract in applied:
+        console.print(
+            f"  dataset {contract.dataset} <- s3://{raw}/{contract.source.prefix}", highlight=False, soft_wrap=True
+        )
+    console.print(
+        f"try:\n  aws --endpoint-url {stack.endpoint_url} s3 cp <file> s3://{raw}/{prefix}\n"
+        '  lakeport runs\n  lakeport query "SELECT count(*) FROM <dataset>"',
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(f"{READY} on {stack.endpoint_url} (Ctrl-C stops it)", highlight=False, soft_wrap=True)
+    sys.stdout.flush()
+    seen: Dict[Tuple[str, str], str] = {}
+    try:
+        while not stop.wait(1.0):
+            try:
+                _watch_runs(stack, seen)
+            except LakeportError as exc:
+                console.print(f"could not read the runs: {exc.one_line()}", highlight=False, soft_wrap=True)
+            sys.stdout.flush()
+    finally:
+        console.print("stopping the local stack ...", highlight=False)
+        started = time.monotonic()
+        stack.stop()
+        console.print(f"stopped ({time.monotonic() - started:.1f} s)", highlight=False)
+        sys.stdout.flush()

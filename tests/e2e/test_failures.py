@@ -1,0 +1,160 @@
+"""Failures, duplicates, limits and strays on the real path: caught, recorded, alerted, never doubled."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any, Dict
+
+import pytest
+
+from lakeport.ingest import Ingestor, IngestRequest
+from lakeport.local import lambdas
+from lakeport.local.pipeline import python_job_entry
+from lakeport.local.provision import provision
+
+from .flow import Flow
+
+
+def _drop_default_argument(flow: Flow, name: str) -> Dict[str, Any]:
+    """Break the Python-shell job the way a bad deployment would: a default argument goes missing."""
+    glue = flow.aws.client("glue")
+    job = glue.get_job(JobName=flow.resources.python_job_name)["Job"]
+    arguments = dict(job["DefaultArguments"])
+    arguments.pop(name)
+    kept = ("Role", "Command", "ExecutionProperty", "MaxRetries", "Timeout", "MaxCapacity")
+    glue.delete_job(JobName=job["Name"])  # the emulator has no UpdateJob
+    glue.create_job(Name=job["Name"], DefaultArguments=arguments, **{k: job[k] for k in kept if k in job})
+    return dict(job["DefaultArguments"])
+
+
+def test_a_terminal_job_failure_is_caught_recorded_in_both_ledgers_and_alerted(flow: Flow) -> None:
+    inbox = flow.alerts_inbox()
+    flow.apply_example("orders")
+    _drop_default_argument(flow, "--curated_bucket")
+    obj = flow.put_example("sales/orders/orders-2024-01-02.csv")
+
+    flow.wait()
+
+    [execution] = flow.executions()
+    assert execution["status"] == "FAILED"
+    history = flow.history(execution["executionArn"])
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
+    assert entered[-3:] == ["RecordFailure", "Notify", "Failed"]
+    assert entered.count("RunPythonJob") == 1, "a terminal error is not retried"
+    [run] = flow.run_records("sales.orders")
+    assert run.state == "FAILED" and run.execution_arn == execution["executionArn"]
+    assert "ConfigurationError: the job lacks the argument(s) --curated_bucket" in (run.error or "")
+    record = flow.file_record(obj)
+    assert record is not None and (record.state, record.run_id) == ("FAILED", run.run_id)
+    assert "--curated_bucket" in (record.reason or "")
+
+    [alert] = flow.alerts(inbox)
+    assert alert["Subject"] == f"lakeport: sales.orders run {run.run_id} failed (ConfigurationError)"
+    assert len(alert["Subject"]) < 100
+    text = alert["Message"]
+    assert "the job lacks the argument(s) --curated_bucket" in text
+    assert obj.uri in text and execution["executionArn"] in text
+    assert "lakeport runs sales.orders" in text
+    assert f"replay: lakeport ingest sales.orders {obj.uri}" in text
+    assert "files marked FAILED: 1" in text
+
+    # the replay the alert proposes ingests the FAILED file (no --force needed)
+    replay = Ingestor(flow.aws, flow.resources).run(IngestRequest(dataset="sales.orders", objects=[obj]))
+    assert replay.state == "SUCCEEDED" and replay.totals()["rows_written"] == 7
+
+
+def test_the_same_event_delivered_five_times_starts_one_execution_and_ingests_once(flow: Flow) -> None:
+    flow.apply_example("orders")
+    dispatcher = flow.resources.dispatcher_function_name()
+    lambdas.unregister_lambda(dispatcher)  # hold the queue while the copies are made
+    obj = flow.put_example("sales/orders/orders-2024-01-02.csv")
+    flow.wait_for_queue(1)
+    sqs = flow.aws.client("sqs")
+    queue = flow.stack.provisioned.ingest_queue_url  # type: ignore[union-attr]
+    [message] = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0)["Messages"]
+    body = message["Body"]
+
+    sqs.send_message(QueueUrl=queue, MessageBody=body)  # two copies in the first batch
+    flow.stack.set_dispatcher(flow.dispatcher.handle)
+    flow.wait_for_queue(0)
+    sqs.send_message(QueueUrl=queue, MessageBody=body)  # a third while the run may still be going
+    flow.wait_for_queue(0)
+    flow.wait()
+    sqs.send_message(QueueUrl=queue, MessageBody=body)  # two more after it finished
+    sqs.send_message(QueueUrl=queue, MessageBody=body)
+    flow.wait()
+
+    [execution] = flow.executions()
+    assert execution["status"] == "SUCCEEDED"
+    [run] = flow.run_records()
+    assert run.execution_arn == execution["executionArn"] and run.attempts == 1
+    record = flow.file_record(obj)
+    assert record is not None and (record.state, record.run_id, record.rows_written) == (
+        "SUCCEEDED",
+        run.run_id,
+        7,
+    )
+    assert len(flow.ledger_items()) == 1
+    assert flow.query("SELECT count(*) AS n FROM sales.orders")[0]["n"] == 7
+
+
+def test_hitting_the_glue_concurrency_limit_is_retried_until_every_run_succeeds(flow: Flow) -> None:
+    provision(flow.aws, flow.resources, max_concurrent_runs=1)
+    real_job = python_job_entry(flow.aws)
+
+    def slow_job(arguments: Dict[str, str]) -> None:
+        time.sleep(1.5)  # long enough for the second execution to ask Glue while the first runs
+        real_job(arguments)
+
+    flow.stack.register_job("python", slow_job)
+    flow.apply_example("orders")
+    flow.apply_example("readings")
+    flow.put_example("sales/orders/orders-2024-01-02.csv")
+    flow.put_example("iot/readings/plant-a-2024-03-01.jsonl.gz")
+
+    flow.wait(timeout=90)
+
+    executions = flow.executions()
+    assert len(executions) == 2 and {e["status"] for e in executions} == {"SUCCEEDED"}
+    limited = [
+        event
+        for execution in executions
+        for event in flow.history(execution["executionArn"])
+        if event["type"] == "TaskFailed"
+        and event["taskFailedEventDetails"]["error"] == "Glue.ConcurrentRunsExceededException"
+    ]
+    assert limited, "one execution hit the concurrency limit and was retried"
+    runs = flow.run_records()
+    assert sorted((r.dataset, r.state, r.rows_written) for r in runs) == [
+        ("iot.readings", "SUCCEEDED", 235),
+        ("sales.orders", "SUCCEEDED", 7),
+    ]
+
+
+def test_a_key_matching_no_dataset_is_reported_and_starts_nothing(flow: Flow, caplog: pytest.LogCaptureFixture) -> None:
+    flow.apply_example("orders")
+    caplog.set_level(logging.WARNING, logger="lakeport.dispatcher")
+
+    flow.put("marketing/campaigns/2024.csv", "id\n1\n")
+    flow.put("sales/orders/", b"")  # a folder marker: not data, ignored quietly
+    flow.wait()
+
+    assert flow.executions() == []
+    assert flow.run_records() == []
+    assert flow.ledger_items() == []
+    assert flow.queue_depth() == 0, "the message is done: retrying would not change the answer"
+    key = f"s3://{flow.resources.raw_bucket}/marketing/campaigns/2024.csv"
+    warnings = [r.getMessage() for r in caplog.records if r.name == "lakeport.dispatcher"]
+    assert any(key in w and "no dataset contract" in w for w in warnings), warnings
+    assert not any("sales/orders/" in w for w in warnings)
+    assert flow.metric_sum("UnmatchedObjects") == 1
+
+
+def test_a_malformed_message_is_reported_as_a_batch_item_failure(flow: Flow) -> None:
+    records = [
+        {"messageId": "good", "body": json.dumps({"Event": "s3:TestEvent"})},
+        {"messageId": "bad", "body": "not json"},
+    ]
+    assert flow.dispatcher.handle({"Records": records}) == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
