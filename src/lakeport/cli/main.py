@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from .. import __version__
-from . import contracts, data, demo, local, upload
+from . import contracts, cost, data, demo, local, upload
 from .app import CliState
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app.command()(data.ingest)
 app.command()(data.runs)
 app.command()(data.quarantine)
 app.command()(data.query)
+app.add_typer(cost.app, name="cost")
 app.command()(upload.upload)
 app.command()(demo.demo)
 app.add_typer(local.app, name="local")
