@@ -106,6 +106,12 @@ resource "aws_glue_job" "python" {
     "--library-set"               = "analytics"
     "--additional-python-modules" = local.wheel_s3_uri
   })
+
+  lifecycle {
+    # Execution classes apply to Spark jobs only; a reader that reports "STANDARD" for a
+    # Python-shell job (the embedded emulator does) must not cause a change on every plan.
+    ignore_changes = [execution_class]
+  }
 }
 
 resource "aws_glue_job" "spark" {
@@ -113,6 +119,7 @@ resource "aws_glue_job" "spark" {
   description            = "lakeport ingest, Spark engine (inputs above the contract's spark threshold)"
   role_arn               = aws_iam_role.spark_job.arn
   glue_version           = "5.0"
+  execution_class        = "STANDARD"
   worker_type            = var.spark_worker_type
   number_of_workers      = var.spark_number_of_workers
   max_retries            = 0 # the state machine retries, with backoff and a record of each attempt

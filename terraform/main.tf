@@ -265,10 +265,13 @@ resource "aws_s3_bucket_logging" "data" {
   bucket        = aws_s3_bucket.data[each.key].id
   target_bucket = aws_s3_bucket.access_logs.id
   target_prefix = "s3/${each.value}/"
+
+  # S3 checks that the target bucket's policy lets the logging service write.
+  depends_on = [aws_s3_bucket_policy.access_logs]
 }
 
 data "aws_iam_policy_document" "data_bucket" {
-  for_each = aws_s3_bucket.data
+  for_each = var.enable_bucket_deny_statements ? aws_s3_bucket.data : {}
 
   statement {
     sid    = "DenyInsecureTransport"
@@ -332,8 +335,8 @@ data "aws_iam_policy_document" "data_bucket" {
 }
 
 resource "aws_s3_bucket_policy" "data" {
-  for_each = aws_s3_bucket.data
-  bucket   = each.value.id
+  for_each = data.aws_iam_policy_document.data_bucket
+  bucket   = aws_s3_bucket.data[each.key].id
   policy   = data.aws_iam_policy_document.data_bucket[each.key].json
 
   depends_on = [aws_s3_bucket_public_access_block.data]
@@ -478,19 +481,22 @@ resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
 }
 
 data "aws_iam_policy_document" "access_logs" {
-  statement {
-    sid    = "DenyInsecureTransport"
-    effect = "Deny"
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-    actions   = ["s3:*"]
-    resources = [aws_s3_bucket.access_logs.arn, "${aws_s3_bucket.access_logs.arn}/*"]
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
+  dynamic "statement" {
+    for_each = var.enable_bucket_deny_statements ? [1] : []
+    content {
+      sid    = "DenyInsecureTransport"
+      effect = "Deny"
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+      actions   = ["s3:*"]
+      resources = [aws_s3_bucket.access_logs.arn, "${aws_s3_bucket.access_logs.arn}/*"]
+      condition {
+        test     = "Bool"
+        variable = "aws:SecureTransport"
+        values   = ["false"]
+      }
     }
   }
 
@@ -501,7 +507,7 @@ data "aws_iam_policy_document" "access_logs" {
       identifiers = ["logging.s3.amazonaws.com"]
     }
     actions   = ["s3:PutObject"]
-    resources = ["${aws_s3_bucket.access_logs.arn}/s3/*"]
+    resources = ["${aws_s3_bucket.access_logs.arn}/*"]
     condition {
       test     = "StringEquals"
       variable = "aws:SourceAccount"

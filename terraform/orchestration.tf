@@ -179,14 +179,6 @@ resource "aws_sqs_queue" "ingest_dlq" {
   message_retention_seconds         = 1209600
 }
 
-resource "aws_sqs_queue_redrive_allow_policy" "ingest_dlq" {
-  queue_url = aws_sqs_queue.ingest_dlq.id
-  redrive_allow_policy = jsonencode({
-    redrivePermission = "byQueue"
-    sourceQueueArns   = [aws_sqs_queue.ingest.arn]
-  })
-}
-
 data "aws_iam_policy_document" "ingest_queue" {
   statement {
     sid = "OnlyTheRawBucketRule"

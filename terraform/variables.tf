@@ -53,6 +53,12 @@ variable "skip_credentials_validation" {
   default     = false
 }
 
+variable "enable_bucket_deny_statements" {
+  description = "Attach the TLS-only and project-key-only Deny statements to the bucket policies. Turn off only against the embedded emulator: it applies a Deny statement without evaluating its conditions and would refuse every object request."
+  type        = bool
+  default     = true
+}
+
 # --- repository files ------------------------------------------------------------------------
 
 variable "repository_root" {

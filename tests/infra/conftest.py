@@ -30,9 +30,7 @@ def checkov_bin() -> str:
         return configured
     found = shutil.which("checkov")
     if not found:
-        pytest.fail(
-            "checkov not found: run 'make tools' and set CHECKOV=.venv-tools/bin/checkov, or use 'make test'"
-        )
+        pytest.fail("checkov not found: run 'make tools' and set CHECKOV=.venv-tools/bin/checkov, or use 'make test'")
     return found
 
 

@@ -26,9 +26,7 @@ _POLICY_DOCUMENT_REF = re.compile(r"^\$\{data\.aws_iam_policy_document\.[a-z0-9_
 # --- tools -----------------------------------------------------------------------------------
 
 
-def run(
-    command: list[str], cwd: Path, env: Optional[dict[str, str]] = None
-) -> subprocess.CompletedProcess[str]:
+def run(command: list[str], cwd: Path, env: Optional[dict[str, str]] = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         command, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=False
     )
@@ -154,8 +152,7 @@ def policy_problems(config: dict[str, dict[str, Any]]) -> list[str]:
                 continue
             if not _POLICY_DOCUMENT_REF.match(value):
                 problems.append(
-                    f"{file_name}: {block_type}.{name}.{where} is not an aws_iam_policy_document "
-                    f"(got {value[:60]!r})"
+                    f"{file_name}: {block_type}.{name}.{where} is not an aws_iam_policy_document (got {value[:60]!r})"
                 )
     for file_name, block_type, name, body in blocks(config, "data"):
         if block_type != "aws_iam_policy_document":

@@ -13,9 +13,7 @@ def test_terraform_policies_are_documents_without_wildcard_actions(terraform_con
 
 
 def test_every_component_role_has_its_own_policy(terraform_config: dict) -> None:
-    documents = {
-        name for _, kind, name, _ in blocks(terraform_config, "data") if kind == "aws_iam_policy_document"
-    }
+    documents = {name for _, kind, name, _ in blocks(terraform_config, "data") if kind == "aws_iam_policy_document"}
     assert {"dispatcher", "notifier", "state_machine", "glue_job", "kms"} <= documents
     roles = {name for _, kind, name, _ in blocks(terraform_config, "resource") if kind == "aws_iam_role"}
     assert roles == {"dispatcher", "notifier", "state_machine", "python_job", "spark_job"}

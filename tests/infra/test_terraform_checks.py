@@ -13,9 +13,7 @@ pytestmark = pytest.mark.terraform
 
 def test_terraform_files_are_formatted(terraform_bin: str) -> None:
     result = run([terraform_bin, "fmt", "-check", "-recursive", "-diff", "-no-color"], cwd=TERRAFORM_DIR)
-    assert result.returncode == 0, (
-        f"run 'terraform fmt -recursive' in terraform/:\n{result.stdout}{result.stderr}"
-    )
+    assert result.returncode == 0, f"run 'terraform fmt -recursive' in terraform/:\n{result.stdout}{result.stderr}"
 
 
 def test_terraform_configuration_is_valid(terraform_bin: str, terraform_workdir: Path) -> None:

@@ -42,8 +42,7 @@ def test_resource_names_follow_the_lakeport_naming_rule(terraform_config: dict) 
     local_values = merged(terraform_config, "locals")
     variables = {"project": "lakeport", "environment": "dev", "region": "eu-west-1"}
     names = {
-        field: resolve(value, local_values, variables, "111122223333")
-        for field, value in local_values["names"].items()
+        field: resolve(value, local_values, variables, "111122223333") for field, value in local_values["names"].items()
     }
     assert names == Resources.for_deployment("lakeport-dev", "111122223333", "eu-west-1").as_dict()
 
@@ -62,9 +61,7 @@ def test_outputs_carry_what_lakeport_reads(terraform_config: dict) -> None:
 def test_both_glue_jobs_get_the_job_arguments(terraform_config: dict) -> None:
     job_arguments = merged(terraform_config, "locals")["job_arguments"]
     assert set(job_arguments) == set(Resources.for_deployment().job_arguments())
-    jobs = {
-        name: body for _, kind, name, body in blocks(terraform_config, "resource") if kind == "aws_glue_job"
-    }
+    jobs = {name: body for _, kind, name, body in blocks(terraform_config, "resource") if kind == "aws_glue_job"}
     assert set(jobs) == {"python", "spark"}
     for name, body in jobs.items():
         assert body["default_arguments"].startswith("${merge(local.job_arguments,"), name
@@ -80,6 +77,4 @@ def test_state_machine_template_fills_every_asl_placeholder(terraform_config: di
     passed = set(re.findall(r"([a-z_]+) = ", definition))
     assert passed == ASL_VARIABLES
     placeholders = set(re.findall(r"\$\{([a-z_]+)\}", ASL_FILE.read_text(encoding="utf-8")))
-    assert placeholders <= passed, (
-        f"the ASL uses placeholders Terraform does not fill: {placeholders - passed}"
-    )
+    assert placeholders <= passed, f"the ASL uses placeholders Terraform does not fill: {placeholders - passed}"
