@@ -8,6 +8,26 @@ A crash anywhere before the catalog switch leaves the live data untouched; a cra
 complete data visible and the ledgers behind, which a retry of the same run id brings up to date
 (every step is idempotent for a given run id). Rows read always equal rows written + quarantined +
 duplicates dropped, per file and per run, or the run fails before anything becomes visible.
+
+**The commit point.** Just before the switch the run records ``commit_run`` on the dataset lock and
+on each of its file claims. From then on the run can only go forward: any failure is reported as
+:class:`~lakeport.errors.CommitIncompleteError` (transient, so the state machine retries the same
+run id), the claims are never marked FAILED, no other run may lock the dataset or take the objects,
+and the retry claims again even the objects it had already recorded, redoes the run (same names,
+same rows) and finishes the switch and the ledgers. The record is cleared once the ledgers are done.
+
+**What a reader may see during a switch.** Each partition switches atomically between complete
+generations. A run that touches several partitions switches them in sorted order, new partitions
+first, up to 100 per Glue call, and Glue has no transaction across partitions: while that happens
+(and, if the run stops in the middle, until its retry completes) a reader may see some of the run's
+partitions new and the others old. It never sees two runs mixed (no other run can commit until this
+one has), never half a partition, and never a row twice within a partition. For ``append`` and
+``overwrite_partitions`` every row lives in one partition, so such a reader sees each row of the
+table before the run exactly once and the run's rows of the switched partitions. For ``upsert`` the
+same holds for every key that stays in its partition; a key that this run moves to another partition
+may, in that window, be seen in both or in neither. Queries that filter on the partition columns of
+one partition always see a consistent state. The run ledger shows such a run as RUNNING, or FAILED
+with ``CommitIncompleteError``, until it is complete.
 """
 
 from __future__ import annotations
@@ -25,8 +45,8 @@ from .cost import glue_run_cost
 from .engine.generations import Generations
 from .engine.layout import TableLayout, source_id, split_uri
 from .engine.model import QUARANTINED, SUCCEEDED, EngineJob, EngineResult, FileOutcome, SourceInput
-from .errors import AccountingError, LakeportError
-from .ledger.files import FAILED, FileLedger, SourceObject
+from .errors import AccountingError, CommitIncompleteError, LakeportError
+from .ledger.files import DEFAULT_CLAIM_LEASE, FAILED, FileLedger, SourceObject
 from .ledger.locks import DatasetLock
 from .ledger.runs import RunLedger, RunRecord, new_run_id
 from .metrics import publish_run_metrics
@@ -36,7 +56,6 @@ from .resources import Resources
 log = logging.getLogger(__name__)
 
 DEFAULT_LOCK_LEASE = 2 * 3600
-DEFAULT_CLAIM_LEASE = 2 * 3600
 
 
 @dataclass
@@ -151,21 +170,37 @@ class Ingestor:
         ingested_at = _parse_time(record.started_at) or self.clock()
         summary = RunSummary(contract.dataset, run_id, "RUNNING", request.engine, request.engine_reason)
         claimed: List[SourceObject] = []
+        commit = _Commit()
         try:
-            self.lock.acquire(contract.dataset, run_id, self.lock_lease_seconds)
-            claimed = self._claim(contract, run_id, request, summary)
-            result = self._ingest(contract, run_id, ingested_at, request.engine, claimed, summary)
+            lease = self.lock.acquire(contract.dataset, run_id, self.lock_lease_seconds)
+            commit.begun = lease.resuming
+            claimed = self._claim(contract, run_id, request, summary, resume=lease.resuming)
+            if lease.resuming:
+                # the rows of these objects may be visible already: keep them with this run
+                for obj in claimed:
+                    self.files.mark_committing(obj, run_id)
+            result = self._ingest(contract, run_id, ingested_at, request.engine, claimed, summary, commit)
             summary.files = result.files if result is not None else []
             summary.state = "SUCCEEDED"
             summary.seconds = time.monotonic() - started
             self._record_success(contract, run_id, summary, {o.uri: o for o in claimed})
+            if commit.begun:
+                self.lock.end_commit(contract.dataset, run_id)
+            self._publish_success(contract, summary)
             return summary
-        except LakeportError as exc:
-            self._record_failure(contract, run_id, claimed, exc, transient=exc.transient)
-            raise
         except Exception as exc:
             error = translate(exc, f"ingest run {run_id} of {contract.dataset}")
+            if commit.begun:
+                error = CommitIncompleteError(
+                    f"dataset {contract.dataset}: run {run_id} stopped after it began making its output"
+                    f" visible: {error.one_line()}",
+                    hint=f"retry run {run_id} (the state machine does; by hand: 'lakeport replay"
+                    f" {contract.dataset} --run {run_id}'); no other run of the dataset can start until it"
+                    " has finished",
+                )
             self._record_failure(contract, run_id, claimed, error, transient=error.transient)
+            if error is exc:
+                raise
             raise error from exc
         finally:
             try:
@@ -178,12 +213,17 @@ class Ingestor:
                 )
 
     def _claim(
-        self, contract: Contract, run_id: str, request: IngestRequest, summary: RunSummary
+        self, contract: Contract, run_id: str, request: IngestRequest, summary: RunSummary, resume: bool = False
     ) -> List[SourceObject]:
         claimed = []
         for obj in request.objects:
             claim = self.files.claim(
-                obj, contract.dataset, run_id, lease_seconds=self.claim_lease_seconds, force=request.force
+                obj,
+                contract.dataset,
+                run_id,
+                lease_seconds=self.claim_lease_seconds,
+                force=request.force,
+                resume=resume,
             )
             if claim.claimed:
                 claimed.append(obj)
@@ -199,6 +239,7 @@ class Ingestor:
         engine_name: str,
         objects: List[SourceObject],
         summary: RunSummary,
+        commit: Optional[_Commit] = None,
     ) -> Optional[EngineResult]:
         if not objects:
             return None
@@ -244,9 +285,15 @@ class Ingestor:
             outcome.rows_written -= superseded
         self._check_accounting(contract, run_id, result.files)
         self._quarantine_rejected_files(contract, layout, run_id, objects, result.files)
-        # the moment of truth: readers switch to the new generations
+        # the commit point: from here on this run only goes forward (see the module docstring)
+        self.lock.begin_commit(contract.dataset, run_id)
+        if commit is not None:
+            commit.begun = True
+        for obj in objects:
+            self.files.mark_committing(obj, run_id)
+        # the moment of truth: readers switch to the new generations, partitions in sorted order
         if contract.partition_by:
-            self.catalog.set_partitions(contract.database, contract.table, dict(plan.locations.items()))
+            self.catalog.set_partitions(contract.database, contract.table, dict(sorted(plan.locations.items())))
         elif plan.locations:
             self.catalog.set_table_location(contract.database, contract.table, plan.locations[()])
         if any(o.quarantine_files for o in result.files):
@@ -342,7 +389,13 @@ class Ingestor:
             rows_duplicate=totals["rows_duplicate"],
             bytes_read=totals["bytes_read"],
         )
-        if self.publish_metrics:
+
+    def _publish_success(self, contract: Contract, summary: RunSummary) -> None:
+        """Metrics of a committed run: a CloudWatch failure here is logged, never fails the run."""
+        if not self.publish_metrics:
+            return
+        totals = summary.totals()
+        try:
             publish_run_metrics(
                 self.aws.client("cloudwatch"),
                 self.resources.metrics_namespace,
@@ -357,6 +410,13 @@ class Ingestor:
                 rows_duplicate=totals["rows_duplicate"],
                 bytes_read=totals["bytes_read"],
             )
+        except Exception as exc:
+            log.warning(
+                "run %s of %s is complete but its metrics were not published: %s",
+                summary.run_id,
+                contract.dataset,
+                translate(exc, "publishing run metrics").one_line(),
+            )
 
     def _record_failure(
         self,
@@ -366,7 +426,9 @@ class Ingestor:
         error: LakeportError,
         transient: bool,
     ) -> None:
-        """A transient failure leaves the claims for the retry; a terminal one marks them FAILED."""
+        """A transient failure leaves the claims for the retry; a terminal one marks them FAILED.
+
+        A run past its commit point always fails transiently (:class:`CommitIncompleteError`)."""
         try:
             self.runs.fail(contract.dataset, run_id, error.one_line())
             if not transient:
@@ -386,8 +448,19 @@ class Ingestor:
                     files_failed=len(claimed),
                     files_quarantined=0,
                 )
-        except LakeportError as exc:
-            log.error("could not record the failure of run %s: %s", run_id, exc.one_line())
+        except Exception as exc:
+            log.error(
+                "could not record the failure of run %s: %s",
+                run_id,
+                translate(exc, "recording a failed run").one_line(),
+            )
+
+
+@dataclass
+class _Commit:
+    """Whether the run has passed its commit point (in this attempt or an earlier one)."""
+
+    begun: bool = False
 
 
 def _parse_time(text: Optional[str]) -> Optional[datetime]:

@@ -14,6 +14,11 @@ epoch seconds); a run that crashes leaves a claim whose lease runs out, and the 
 object over. FAILED objects can be claimed again; SUCCEEDED and QUARANTINED ones only when forced
 (a replay). A run records the outcome with :meth:`FileLedger.finish`, which only succeeds while the
 claim is still its own.
+
+Just before a run makes its output visible it marks each of its claims with ``commit_run``
+(:meth:`FileLedger.mark_committing`). A marked claim is never taken over by another run, whatever its
+lease or state says: the rows of that object may already be visible, and only a retry of the same run
+knows how far it got. The mark goes when the object's outcome is recorded as SUCCEEDED/QUARANTINED.
 """
 
 from __future__ import annotations
@@ -49,6 +54,9 @@ DONE_STATES = (SUCCEEDED, QUARANTINED)
 OUTCOME_CLAIMED = "CLAIMED"
 OUTCOME_DONE = "DONE"
 OUTCOME_HELD = "HELD"
+
+DEFAULT_CLAIM_LEASE = 2 * 3600
+"""Seconds a claim holds an object before another run may take it over (a crashed run's lease)."""
 
 BY_DATASET_INDEX = "by_dataset"
 BY_RUN_INDEX = "by_run"
@@ -94,6 +102,8 @@ class Claim:
     when: Optional[str] = None
     lease_expires_at: Optional[int] = None
     attempts: int = 0
+    committing: bool = False
+    """For ``HELD``: the holder began making the object's rows visible (only it may go on)."""
 
     @property
     def claimed(self) -> bool:
@@ -107,6 +117,11 @@ class Claim:
     def describe(self) -> str:
         if self.outcome == OUTCOME_DONE:
             return f"{self.obj.uri}: already {self.state} by run {self.run_id} at {self.when}"
+        if self.outcome == OUTCOME_HELD and self.committing:
+            return (
+                f"{self.obj.uri}: held by run {self.run_id}, which began making it visible and must finish"
+                " (a retry of that run does)"
+            )
         if self.outcome == OUTCOME_HELD:
             return f"{self.obj.uri}: claimed by run {self.run_id} until {self.lease_expires}"
         return f"{self.obj.uri}: claimed by run {self.run_id} until {self.lease_expires}"
@@ -138,6 +153,7 @@ class FileRecord:
     rows_duplicate: Optional[int]
     reason: Optional[str]
     quarantine_uri: Optional[str]
+    commit_run: Optional[str] = None
 
     @property
     def uri(self) -> str:
@@ -176,6 +192,7 @@ class FileRecord:
             rows_duplicate=opt_int("rows_duplicate"),
             reason=values.get("reason"),
             quarantine_uri=values.get("quarantine_uri"),
+            commit_run=values.get("commit_run"),
         )
 
 
@@ -194,19 +211,23 @@ class FileLedger:
         lease_seconds: int = 3600,
         force: bool = False,
         now: Optional[datetime] = None,
+        resume: bool = False,
     ) -> Claim:
         """Claim ``obj`` for ``run_id`` with one conditional write.
 
         Claims when the object is new, already claimed by this run, claimed under an expired lease,
         FAILED, or (with ``force``) SUCCEEDED/QUARANTINED. Otherwise reports ``DONE`` or ``HELD``.
-        A live claim of another run is never taken over, even with ``force``.
+        A live claim of another run is never taken over, even with ``force``, and neither is a claim
+        marked ``commit_run`` by another run. ``resume`` lets a run that is finishing an interrupted
+        commit claim again the objects it had already recorded as done.
         """
         stamp, now_epoch = iso(now), epoch(now)
         expires = now_epoch + int(lease_seconds)
         condition = (
             "attribute_not_exists(#object_key)"
-            " OR (#state = :claimed AND (#run_id = :run OR #lease_expires_at < :now))"
-            " OR #state = :failed"
+            " OR (#state = :claimed AND (#run_id = :run"
+            " OR (#lease_expires_at < :now AND attribute_not_exists(#commit_run))))"
+            " OR (#state = :failed AND (attribute_not_exists(#commit_run) OR #commit_run = :run))"
         )
         values: Dict[str, Any] = {
             ":claimed": CLAIMED,
@@ -225,6 +246,9 @@ class FileLedger:
         }
         if force:
             condition += " OR #state IN (:succeeded, :quarantined)"
+            values.update({":succeeded": SUCCEEDED, ":quarantined": QUARANTINED})
+        elif resume:
+            condition += " OR (#run_id = :run AND #state IN (:succeeded, :quarantined))"
             values.update({":succeeded": SUCCEEDED, ":quarantined": QUARANTINED})
         sets = [
             "#dataset = :dataset",
@@ -309,7 +333,7 @@ class FileLedger:
         for name, count in zip(_COUNTS, counts):
             sets.append(f"#{name} = :{name}")
             values[f":{name}"] = int(count)
-        removes = []
+        removes = ["#commit_run"] if state in DONE_STATES else []
         for name, text in (("reason", reason), ("quarantine_uri", quarantine_uri)):
             if text is not None:
                 sets.append(f"#{name} = :{name}")
@@ -326,6 +350,17 @@ class FileLedger:
             action=f"recording {state} for",
         )
         return FileRecord.from_values(stored)
+
+    def mark_committing(self, obj: SourceObject, run_id: str, now: Optional[datetime] = None) -> None:
+        """Mark this run's live claim on ``obj``: its rows are about to become visible."""
+        self._conditional_update(
+            obj,
+            run_id,
+            "SET #commit_run = :run, #updated_at = :stamp",
+            {":stamp": iso(now), ":run": run_id, ":claimed": CLAIMED},
+            condition="attribute_exists(#object_key) AND #run_id = :run AND #state = :claimed",
+            action="marking the commit of",
+        )
 
     def renew(
         self, obj: SourceObject, run_id: str, lease_seconds: int, now: Optional[datetime] = None
@@ -452,6 +487,7 @@ def _refused(obj: SourceObject, dataset: str, current: Dict[str, Any]) -> Claim:
         when=(current.get("finished_at") or current.get("updated_at")) if done else current.get("claimed_at"),
         lease_expires_at=None if expires is None else int(expires),
         attempts=int(current.get("attempts", 0)),
+        committing=not done and current.get("commit_run") is not None,
     )
 
 

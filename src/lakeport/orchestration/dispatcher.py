@@ -51,8 +51,7 @@ from lakeport.delivery import (
     is_marker_key,
     marker_key,
 )
-from lakeport.ingest import DEFAULT_CLAIM_LEASE
-from lakeport.ledger.files import CLAIMED, DONE_STATES, FAILED, FileLedger, SourceObject
+from lakeport.ledger.files import CLAIMED, DEFAULT_CLAIM_LEASE, DONE_STATES, FAILED, FileLedger, SourceObject
 from lakeport.ledger.runs import RunLedger
 from lakeport.manifest import Manifest, write_manifest
 from lakeport.orchestration.environment import (
