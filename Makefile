@@ -5,11 +5,12 @@ PYTHON39 ?= $(shell for p in $$HOME/.pyenv/versions/3.9*/bin/python3.9 $$(comman
 VENV ?= .venv
 VENV39 ?= .venv39
 TOOLS ?= .venv-tools
+AWSCLI ?= .venv-awscli
 BIN := $(VENV)/bin
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv venv39 tools demo test test-fast test39 lint typecheck package bench docs clean
+.PHONY: help venv venv39 tools awscli demo test test-fast test39 lint typecheck package bench docs clean
 
 help:
 	@echo "make demo      run the whole pipeline on the embedded AWS emulator"
@@ -46,6 +47,15 @@ $(TOOLS)/bin/.installed: requirements/tools.txt
 
 tools: $(TOOLS)/bin/.installed
 
+# The AWS CLI v1 pins its own botocore, older than ours: it gets a venv of its own.
+$(AWSCLI)/bin/.installed: requirements/awscli.txt
+	$(PYTHON) -m venv $(AWSCLI)
+	$(AWSCLI)/bin/pip install -q --upgrade pip
+	$(AWSCLI)/bin/pip install -q -r requirements/awscli.txt
+	touch $@
+
+awscli: $(AWSCLI)/bin/.installed
+
 demo: venv
 	$(BIN)/lakeport demo
 
@@ -59,9 +69,9 @@ typecheck: venv
 test39: venv39
 	$(VENV39)/bin/pytest -q -p no:cacheprovider -m py39 tests/unit tests/functional
 
-test: venv venv39 tools
+test: venv venv39 tools awscli
 	$(MAKE) --no-print-directory lint typecheck
-	CHECKOV="$(CURDIR)/$(TOOLS)/bin/checkov" $(BIN)/pytest -q
+	CHECKOV="$(CURDIR)/$(TOOLS)/bin/checkov" LAKEPORT_AWS_CLI="$(CURDIR)/$(AWSCLI)/bin/aws" $(BIN)/pytest -q
 	$(MAKE) --no-print-directory test39
 
 package: venv
@@ -75,4 +85,4 @@ docs: venv
 	$(BIN)/python docs/diagrams/state_machine.py
 
 clean:
-	rm -rf $(VENV) $(VENV39) $(TOOLS) dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV39) $(TOOLS) $(AWSCLI) dist build .pytest_cache .mypy_cache .ruff_cache

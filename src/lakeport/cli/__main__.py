@@ -1,0 +1,5 @@
+"""``python -m lakeport.cli``: the ``lakeport`` command."""
+
+from .main import run
+
+run()
