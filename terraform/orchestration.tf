@@ -361,8 +361,9 @@ resource "aws_iam_role_policy" "dispatcher" {
 
 data "aws_iam_policy_document" "dispatcher" {
   statement {
-    sid       = "ReadContracts"
-    actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+    sid = "ReadContracts"
+    # Routing a key to its dataset reads every contract's head item (a filtered Scan).
+    actions   = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]
     resources = [aws_dynamodb_table.datasets.arn]
   }
 
@@ -373,8 +374,14 @@ data "aws_iam_policy_document" "dispatcher" {
   }
 
   statement {
+    sid       = "FindClaimsOfAnUnstartedRun"
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.files.arn}/index/by_run"]
+  }
+
+  statement {
     sid       = "OpenRuns"
-    actions   = ["dynamodb:PutItem"]
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem"]
     resources = [aws_dynamodb_table.runs.arn]
   }
 
@@ -391,9 +398,32 @@ data "aws_iam_policy_document" "dispatcher" {
   }
 
   statement {
+    sid       = "ListDeliveryFolders"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.data["raw"].arn]
+  }
+
+  statement {
     sid       = "StartIngest"
     actions   = ["states:StartExecution"]
     resources = [local.state_machine_arn]
+  }
+
+  statement {
+    sid       = "CheckIngestStarted"
+    actions   = ["states:DescribeExecution"]
+    resources = ["arn:${local.partition}:states:${var.region}:${local.account_id}:execution:${local.names.state_machine_name}:*"]
+  }
+
+  statement {
+    sid       = "ReportUnroutedObjects"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"] # PutMetricData has no resource type; the namespace condition is the scope
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [local.metrics_namespace]
+    }
   }
 
   statement {
