@@ -61,6 +61,14 @@ class AwsTransientError(TransientError):
     """Throttling or a 5xx from AWS that survived the SDK's own retries."""
 
 
+class CommitIncompleteError(TransientError):
+    """A run began making its output visible and stopped; only a retry of the same run id may go on.
+
+    Transient on purpose: the retry rolls the run forward (never back), and until it has, the
+    dataset accepts no other run and the run's objects stay with it.
+    """
+
+
 # --- terminal --------------------------------------------------------------------------------
 
 
@@ -135,6 +143,7 @@ __all__ = [
     "AlreadyIngestedError",
     "AwsTransientError",
     "ClaimLostError",
+    "CommitIncompleteError",
     "ConfigurationError",
     "ContractConflictError",
     "ContractError",

@@ -1,79 +1,206 @@
-"""A run that dies part-way is retried with the same run id: readers never see half a run, and the
-retry leaves every row exactly once with ledgers that agree with the curated zone."""
+"""A run that dies at any step is retried with the same run id and leaves every row exactly once.
+
+One test per injection point and write mode. Each crashes a run of two files (one with a bad row, so
+the quarantine writer works too) on top of a table that already holds data, then checks:
+
+* what a reader sees right after the crash: the old table (before the commit point), the new one
+  (after the switch), or — crashed in the middle of the switch — each partition either old or new,
+  exactly as :mod:`lakeport.ingest` documents;
+* that nobody else can step in once the run began its commit (no other run of the dataset, no
+  takeover of its objects even after their lease ran out);
+* that the retry with the same run id completes, and the table then equals the model: no row lost,
+  none twice, and the ledgers' row counts equal the rows in the curated files the catalog points at.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
 
 import pytest
 
+from lakeport import catalog as catalog_module
 from lakeport.catalog import Catalog
+from lakeport.engine.generations import Generations
 from lakeport.engine.python.writer import PartitionedWriter
+from lakeport.errors import CommitIncompleteError, DatasetBusyError, LakeportError
 from lakeport.ledger.files import FileLedger
+from lakeport.ledger.locks import DatasetLock
+from lakeport.ledger.runs import RunLedger
+
+from .faults import (
+    Crash,
+    apply_run,
+    crash_once,
+    csv_rows,
+    flatten,
+    ledger,
+    mixed,
+    rows_of_run,
+    touched,
+    valid,
+    visible_rows,
+)
 
 pytestmark = pytest.mark.py39
 
-HEADER = "order_id,Order Date,customer,country,amount,status\n"
-MAY = HEADER + "".join(f"{i},2024-05-{1 + i % 3:02d} 10:00:00,C{i},DE,{i}.00,NEW\n" for i in range(101, 131))
-JUNE = HEADER + "".join(f"{i},2024-06-{1 + i % 3:02d} 10:00:00,C{i},DE,{i}.00,NEW\n" for i in range(1, 31))
-
-
-class Crash(RuntimeError):
-    pass
-
-
-def crash_once(target: Any, name: str, monkeypatch: Any, after: int = 0) -> Dict[str, int]:
-    """Make ``target.name`` raise on its (after+1)-th call, then behave."""
-    original: Callable[..., Any] = getattr(target, name)
-    calls = {"n": 0}
-
-    def flaky(*args: Any, **kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == after + 1:
-            raise Crash(f"injected crash in {name}")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(target, name, flaky)
-    return calls
-
-
-@pytest.mark.parametrize(
-    ("target", "name", "after"),
-    [
-        (PartitionedWriter, "_write_rows", 1),  # mid-write
-        (Catalog, "set_partitions", 0),  # after writing, before the catalog switch
-        (FileLedger, "finish", 0),  # after the catalog switch, before the ledgers
-    ],
-    ids=["mid-write", "before-catalog-switch", "before-ledgers"],
+DATASET = "ops.events"
+RUN = "20260601T000000Z-retry001"
+CONTRACT = """
+dataset: ops.events
+owner: ops@example.com
+source: {{prefix: ops/events/, format: csv}}
+schema:
+  - {{name: id, type: bigint, nullable: false}}
+  - {{name: day, type: date, nullable: false}}
+  - {{name: value, type: int}}
+primary_key: [id]
+partition_by: [{{name: day}}]
+write_mode: {mode}
+quality:
+  rules: [{{range: {{column: value, min: 0}}}}]
+  on_violation: quarantine_row
+  max_bad_ratio: 0.5
+"""
+HEADER = "id,day,value\n"
+# the table before the crashed run: two files, so each partition holds two files
+BASE1 = HEADER + "1,2024-01-01,1\n2,2024-01-01,2\n3,2024-01-02,3\n4,2024-01-02,4\n5,2024-01-03,5\n6,2024-01-03,6\n"
+BASE2 = (
+    HEADER + "7,2024-01-01,7\n8,2024-01-01,8\n9,2024-01-02,9\n10,2024-01-02,10\n11,2024-01-03,11\n12,2024-01-03,12\n"
 )
-def test_a_retried_run_leaves_each_row_exactly_once(lake, monkeypatch, target, name, after):  # type: ignore[no-untyped-def]
-    lake.apply_example("orders")
-    earlier = lake.ingest("sales.orders", [lake.put("sales/orders/may.csv", MAY)])
-    live_before = lake.partitions("sales.orders")
-    obj = lake.put("sales/orders/june.csv", JUNE)
-    crash_once(target, name, monkeypatch, after)
+# the crashed run: updates keys 11, 12 in an existing partition, adds two new partitions, has one bad
+# row (quarantined), and moves key 2 from 2024-01-01 to 2024-01-04 (upsert)
+RUN_A = HEADER + "11,2024-01-03,111\n12,2024-01-03,112\n13,2024-01-04,113\n99,2024-01-04,-1\n14,2024-01-04,114\n"
+RUN_B = HEADER + "15,2024-01-05,115\n16,2024-01-05,116\n2,2024-01-04,202\n17,2024-01-05,117\n"
+MODES = ["append", "overwrite_partitions", "upsert"]
 
-    with pytest.raises(Exception, match="injected crash"):
-        lake.ingest("sales.orders", [obj], run_id="20260601T000000Z-retry001")
 
-    if name != "finish":
-        # nothing of the failed run is visible
-        assert lake.partitions("sales.orders") == live_before
-        assert lake.query("SELECT count(*) AS n FROM sales.orders")[0]["n"] == 30
+# -- injection points --------------------------------------------------------------------------------
+
+
+def _is_quarantine(writer: PartitionedWriter, *args: Any, **kwargs: Any) -> bool:
+    return "lakeport_reason" in writer.schema.names
+
+
+def _is_data(writer: PartitionedWriter, *args: Any, **kwargs: Any) -> bool:
+    return not _is_quarantine(writer)
+
+
+def _mid_generations(monkeypatch: Any) -> None:
+    """Crash on the second file a generation gets (copied or rewritten), or at the end when it gets
+    fewer (overwrite_partitions has nothing to complete)."""
+    count = {"n": 0}
+    for name in ("_copy", "_write"):
+        original = getattr(Generations, name)
+
+        def step(self: Generations, *args: Any, _original: Callable[..., Any] = original, **kwargs: Any) -> Any:
+            count["n"] += 1
+            if count["n"] == 2:
+                raise Crash("injected crash while completing the generations")
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Generations, name, step)
+    build = Generations.build
+
+    def build_then_crash(self: Generations, result: Any, live: Any) -> Any:
+        build(self, result, live)
+        raise Crash("injected crash after completing the generations")
+
+    monkeypatch.setattr(Generations, "build", build_then_crash)
+
+
+def _mid_switch(monkeypatch: Any) -> None:
+    """One partition per Glue call, and the second call dies: some partitions switched, some not."""
+    monkeypatch.setattr(catalog_module, "CREATE_BATCH", 1)
+    crash_once(
+        Catalog,
+        "_call",
+        monkeypatch,
+        after=1,
+        when=lambda self, operation, *a, **k: operation in ("batch_create_partition", "batch_update_partition"),
+    )
+
+
+@dataclass(frozen=True)
+class Point:
+    name: str
+    arm: Callable[[Any], None]
+    sees: str  # what a reader sees after the crash: the "old" table, a "mixed" one, or the "new" one
+    committed: bool  # the crash came after the commit point
+
+
+POINTS = [
+    Point("after-read", lambda mp: crash_once(PartitionedWriter, "_write_rows", mp, 0), "old", False),
+    Point("mid-write-data", lambda mp: crash_once(PartitionedWriter, "_write_rows", mp, 1, _is_data), "old", False),
+    Point(
+        "mid-write-quarantine",
+        lambda mp: crash_once(PartitionedWriter, "_write_rows", mp, 0, _is_quarantine),
+        "old",
+        False,
+    ),
+    Point("mid-generations", _mid_generations, "old", False),
+    Point("before-switch", lambda mp: crash_once(Catalog, "set_partitions", mp, 0), "old", True),
+    Point("mid-switch", _mid_switch, "mixed", True),
+    Point("after-switch-before-ledgers", lambda mp: crash_once(FileLedger, "finish", mp, 0), "new", True),
+    Point("mid-file-ledger", lambda mp: crash_once(FileLedger, "finish", mp, 1), "new", True),
+    Point("before-run-ledger", lambda mp: crash_once(RunLedger, "finish", mp, 0), "new", True),
+    Point("before-commit-cleared", lambda mp: crash_once(DatasetLock, "end_commit", mp, 0), "new", True),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("point", POINTS, ids=[p.name for p in POINTS])
+def test_a_run_crashed_at_any_step_is_retried_to_exactly_once(lake, monkeypatch, point: Point, mode: str):  # type: ignore[no-untyped-def]
+    lake.apply(CONTRACT.format(mode=mode))
+    lake.ingest(DATASET, [lake.put("ops/events/base1.csv", BASE1), lake.put("ops/events/base2.csv", BASE2)])
+    old = apply_run(mode, {}, valid(csv_rows(BASE1) + csv_rows(BASE2)))
+    new = apply_run(mode, old, valid(csv_rows(RUN_A) + csv_rows(RUN_B)))
+    assert visible_rows(lake, DATASET) == flatten(old)
+    live_before = lake.partitions(DATASET)
+    a, b = lake.put("ops/events/a.csv", RUN_A), lake.put("ops/events/b.csv", RUN_B)
+    point.arm(monkeypatch)
+
+    with pytest.raises(LakeportError, match="injected crash") as caught:
+        lake.ingest(DATASET, [a, b], run_id=RUN)
     monkeypatch.undo()
 
-    retry = lake.ingest("sales.orders", [obj], run_id="20260601T000000Z-retry001")
+    # what a reader sees now
+    seen = visible_rows(lake, DATASET)
+    if point.sees == "old":
+        assert seen == flatten(old) and lake.partitions(DATASET) == live_before
+    elif point.sees == "mixed":
+        generation = f"run={RUN}/"
+        switched = {values[0] for values, location in lake.partitions(DATASET).items() if location.endswith(generation)}
+        assert 0 < len(switched) < len(touched(mode, old, new))
+        assert seen == mixed(old, new, switched)  # each partition is old or new, never half of one
+    else:
+        assert seen == flatten(new)
+    assert isinstance(caught.value, CommitIncompleteError) == point.committed
+    if point.committed:
+        # past the commit point: only this run may go on, and it is told to be retried
+        assert isinstance(caught.value, CommitIncompleteError) and caught.value.transient
+        other = lake.put("ops/events/c.csv", HEADER + "50,2024-01-03,50\n")
+        with pytest.raises(DatasetBusyError, match=RUN):
+            lake.ingest(DATASET, [other])
+        much_later = datetime.now(timezone.utc) + timedelta(days=2)
+        for obj in (a, b):
+            claim = ledger(lake).claim(obj, DATASET, "20260602T000000Z-intruder", now=much_later)
+            assert not claim.claimed and claim.run_id == RUN
+        assert visible_rows(lake, DATASET) == seen
+
+    retry = lake.ingest(DATASET, [a, b], run_id=RUN)
 
     assert retry.state == "SUCCEEDED"
-    ids = [r["order_id"] for r in lake.read_curated("sales.orders")]
-    assert sorted(ids) == list(range(1, 31)) + list(range(101, 131))
-    assert lake.query("SELECT count(*) AS n FROM sales.orders WHERE order_day >= DATE '2024-06-01'")[0]["n"] == 30
-    record = FileLedger(lake.aws.client("dynamodb"), lake.resources.files_table).get(obj)
-    assert record is not None and (record.state, record.rows_written, record.run_id) == (
-        "SUCCEEDED",
-        30,
-        retry.run_id,
-    )
-    run = lake.ingestor.runs.get("sales.orders", retry.run_id)
-    assert run is not None and run.state == "SUCCEEDED" and run.rows_written == 30 and run.attempts == 2
-    assert earlier.state == "SUCCEEDED"
+    assert visible_rows(lake, DATASET) == flatten(new)  # no row lost, none twice
+    # the ledgers agree with the curated zone
+    records = [ledger(lake).get(obj) for obj in (a, b)]
+    assert all(r is not None and r.state == "SUCCEEDED" and r.run_id == RUN and not r.commit_run for r in records)
+    written = sum(r.rows_written or 0 for r in records if r is not None)
+    run = lake.ingestor.runs.get(DATASET, RUN)
+    assert run is not None and run.state == "SUCCEEDED" and run.attempts == 2
+    assert run.rows_written == written == rows_of_run(lake, DATASET, RUN) == 8
+    assert (run.rows_read, run.rows_quarantined, run.rows_duplicate) == (9, 1, 0)
+    quarantined = lake.query(f"SELECT count(*) AS n FROM ops.events_quarantine WHERE lakeport_run_id = '{RUN}'")
+    assert quarantined[0]["n"] == 1
+    assert lake.ingestor.lock.incomplete_commit(DATASET) is None

@@ -125,10 +125,13 @@ class Generations:
     def _copy_all(self, old_location: str, new_location: str) -> int:
         count = 0
         for uri in list_parquet(self.filesystem, old_location):
-            target = new_location + uri.rsplit("/", 1)[1]
-            self.filesystem.copy_file(split_uri(uri)[1], split_uri(target)[1])
+            self._copy(uri, new_location + uri.rsplit("/", 1)[1])
             count += 1
         return count
+
+    def _copy(self, uri: str, target: str) -> None:
+        """Copy one live file into a new generation under the same name (server-side on S3)."""
+        self.filesystem.copy_file(split_uri(uri)[1], split_uri(target)[1])
 
     def merge_upsert(self, result: EngineResult, live: Dict[PartitionKey, str]) -> GenerationPlan:
         """Latest row per key wins within the run; live rows with an incoming key are replaced."""
@@ -215,7 +218,7 @@ class Generations:
                         self._write(remaining, target)
                     plan.rewritten_files += 1
                 else:
-                    self.filesystem.copy_file(split_uri(uri)[1], split_uri(target)[1])
+                    self._copy(uri, target)
                     plan.copied_files += 1
         return plan
 

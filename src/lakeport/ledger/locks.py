@@ -5,6 +5,11 @@ run id holding it) and ``lock_expires_at`` (epoch seconds). The registry's optim
 attributes (``latest_version``), so applying a contract and holding the dataset lock never interfere.
 A lock whose lease ran out is free: a crashed run does not block the dataset for longer than its
 lease. The lock never creates the head item; a dataset without a contract has nothing to lock.
+
+A run that starts making its output visible (the catalog switch) first records ``commit_run`` (its
+run id) on the same item. Until :meth:`DatasetLock.end_commit` clears it, no *other* run can take the
+lock, even after the lease ran out: a run stopped part-way through its switch is finished by a retry
+of the same run id, and no other run may write on top of a half-switched table in the meantime.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ class LockLease:
     dataset: str
     owner: str
     expires_at: int
+    resuming: bool = False
+    """True when ``owner`` had begun its commit in an earlier attempt and must finish it now."""
 
     @property
     def expires(self) -> str:
@@ -51,16 +58,50 @@ class DatasetLock:
         """
         now_epoch = epoch(now)
         expires = now_epoch + int(lease_seconds)
-        self._update(
+        stored = self._update(
             dataset,
             owner,
             "SET #lock_owner = :owner, #lock_expires_at = :expires, #lock_acquired_at = :stamp",
-            "attribute_exists(#dataset) AND (attribute_not_exists(#lock_owner) OR #lock_expires_at < :now"
-            " OR #lock_owner = :owner)",
+            "attribute_exists(#dataset) AND (attribute_not_exists(#commit_run) OR #commit_run = :owner)"
+            " AND (attribute_not_exists(#lock_owner) OR #lock_expires_at < :now OR #lock_owner = :owner)",
             {":owner": owner, ":expires": expires, ":stamp": iso(now), ":now": now_epoch},
             action="acquiring the lock of",
         )
-        return LockLease(dataset, owner, expires)
+        return LockLease(dataset, owner, expires, resuming=stored.get("commit_run") == owner)
+
+    def begin_commit(self, dataset: str, owner: str, now: Optional[datetime] = None) -> None:
+        """Record that ``owner`` (holding the lock) starts making its output visible."""
+        self._update(
+            dataset,
+            owner,
+            "SET #commit_run = :owner, #commit_started_at = :stamp",
+            "attribute_exists(#dataset) AND #lock_owner = :owner",
+            {":owner": owner, ":stamp": iso(now)},
+            action="beginning the commit of",
+        )
+
+    def end_commit(self, dataset: str, owner: str) -> bool:
+        """Clear ``owner``'s commit record once its output and ledgers are complete; ``False`` if none."""
+        expression = "REMOVE #commit_run, #commit_started_at"
+        condition = "attribute_exists(#dataset) AND #commit_run = :owner"
+        try:
+            self._ddb.update_item(
+                TableName=self.table_name,
+                Key=_head_key(dataset),
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names_for(expression, condition),
+                ExpressionAttributeValues=values_for({":owner": owner}),
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise translate(exc, f"ending the commit of run {owner} on dataset {dataset}") from exc
+        return True
+
+    def incomplete_commit(self, dataset: str) -> Optional[str]:
+        """The run whose commit on ``dataset`` began and has not finished, if any."""
+        return self._read(dataset).get("commit_run")
 
     def renew(
         self, dataset: str, owner: str, lease_seconds: int, now: Optional[datetime] = None
@@ -121,15 +162,16 @@ class DatasetLock:
         condition: str,
         values: Dict[str, Any],
         action: str,
-    ) -> None:
+    ) -> Dict[str, Any]:
         try:
-            self._ddb.update_item(
+            response = self._ddb.update_item(
                 TableName=self.table_name,
                 Key=_head_key(dataset),
                 UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names_for(expression, condition),
                 ExpressionAttributeValues=values_for(values),
+                ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
@@ -137,6 +179,7 @@ class DatasetLock:
                 raise translate(exc, f"{action} dataset {dataset} (run {owner})") from exc
             current = old_item(exc) or self._read(dataset)
             raise _refusal(dataset, owner, current, action) from None
+        return from_item(response.get("Attributes"))
 
     def _read(self, dataset: str) -> Dict[str, Any]:
         try:
@@ -157,6 +200,14 @@ def _refusal(dataset: str, owner: str, current: Dict[str, Any], action: str) -> 
         return DatasetNotFoundError(
             f"dataset {dataset} has no contract in the registry, so run {owner} cannot lock it",
             hint="apply one first: lakeport contract apply <file>",
+        )
+    committing = current.get("commit_run")
+    if committing is not None and committing != owner:
+        return DatasetBusyError(
+            f"dataset {dataset}: run {committing} made part of its output visible and has not finished;"
+            f" no other run (here {owner}) may write until it does",
+            hint=f"it is retried automatically; if its retries are exhausted, finish it with"
+            f" 'lakeport replay {dataset} --run {committing}'",
         )
     holder = current.get("lock_owner")
     if holder is None:
