@@ -56,6 +56,8 @@ def up(
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("lakeport").setLevel(logging.INFO)
+    # the emulator's interpreter logs every failed state at ERROR; the run lines below say it once
+    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
     stop = threading.Event()
 
     def request_stop(signum: int, frame: Optional[Any]) -> None:
