@@ -1,0 +1,382 @@
+"""The Spark engine: the python engine's semantics, distributed by Spark (AWS Glue 5.x).
+
+One run is one Spark job (two stages when the contract has a ``unique`` rule):
+
+1. **read** — the raw objects are grouped into tasks (consecutive objects up to ``task_bytes``);
+   each task streams its objects through the shared reader (:mod:`.tasks`) and hands Spark every
+   record as text, with its 1-based record number and its order in the object;
+2. **conform** — Spark SQL converts the text to the contract's types (:mod:`.convert`: no Spark
+   cast ever sees a value before a pattern has checked it, so nothing becomes null silently), checks
+   nullability, the value rules and the partition sources (:mod:`.rules`), builds the partition
+   values and joins the reasons in the python engine's order;
+3. **unique** — window functions over the key find duplicates in the run and keys already in the
+   table (:mod:`.unique`); the rows are then regrouped by object;
+4. **write** — each task writes whole objects with the shared Parquet writer: curated rows into
+   ``run=<run_id>`` generation folders, rejected rows into the run's quarantine folder, under the
+   deterministic names of :class:`~lakeport.engine.layout.TableLayout` (no renames, no temporary
+   folders), and reports counts and files back to the driver.
+
+The driver then decides, per object, as the python engine does: ``on_violation: fail_file``, a
+reader error, an object without rows or a bad-row ratio above ``max_bad_ratio`` rejects the object
+(its curated files are deleted, its rows are counted as quarantined). With ``unique`` rules a
+rejected object's keys must not count against later objects: the job runs again without it.
+
+Differences from the python engine, all in the python engine's own corner cases:
+
+* ``on_violation: fail_file`` stops the python engine at the first *batch* with a bad row (8 MiB of
+  CSV, 65,536 JSON lines); this engine always reads the whole object, so for a larger object the
+  counts, the reason's row count and the quarantined rows cover the whole object.
+* conversions the python engine gets wrong are right here (see ``tests/parity`` for the list).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from pyspark.sql import Column as SparkColumn
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from ...contract import Contract
+from ...errors import ConfigurationError
+from .. import reasons
+from ..layout import split_uri
+from ..model import QUARANTINED, EngineJob, EngineResult, FileOutcome, SourceInput, WrittenFile
+from .convert import convert
+from .rules import join, partition_reasons, partition_value, rule_reasons
+from .tasks import (
+    INFO,
+    RawAccess,
+    ReadTask,
+    S3ClientSpec,
+    WriteTask,
+    curated_name,
+    files_from_json,
+    partition_name,
+    read_arrow_schema,
+    text_name,
+    typed_input_columns,
+    typed_input_name,
+)
+from .types import spark_type
+from .unique import checks_table, table_keys_frame, unique_rules, with_duplicates
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TASK_BYTES = 128 << 20
+
+
+@dataclass
+class _Pass:
+    """What one job over the objects reported, per object index."""
+
+    counts: Dict[int, Dict[str, Any]] = field(default_factory=dict)
+    infos: Dict[int, Dict[str, Any]] = field(default_factory=dict)
+    data: Dict[int, List[WrittenFile]] = field(default_factory=dict)
+    quarantine: Dict[int, List[WrittenFile]] = field(default_factory=dict)
+    peak: int = 0
+
+
+class SparkEngine:
+    """Runs an :class:`EngineJob` on Spark; returns the same :class:`EngineResult` as the python engine."""
+
+    name = "spark"
+
+    def __init__(
+        self,
+        spark: Optional[SparkSession] = None,
+        *,
+        task_bytes: int = DEFAULT_TASK_BYTES,
+        memory_budget: int = 128 << 20,
+        row_group_rows: int = 131072,
+    ) -> None:
+        self._spark = spark
+        self.task_bytes = task_bytes
+        self.memory_budget = memory_budget
+        self.row_group_rows = row_group_rows
+
+    @property
+    def spark(self) -> SparkSession:
+        if self._spark is None:
+            from .session import default_session
+
+            self._spark = default_session()
+        else:
+            from .session import configure
+
+            configure(self._spark)
+        return self._spark
+
+    # -- the run ----------------------------------------------------------------------------------
+
+    def run(self, job: EngineJob) -> EngineResult:
+        contract = job.contract
+        sources = list(job.sources)
+        access = self._access(job)
+        output = job.output_filesystem if job.output_filesystem is not None else _local_filesystem(job)
+        if not sources:
+            return EngineResult(engine=self.name, files=[])
+        spark = self.spark
+        table = self._table_keys(spark, job)
+        accepted = list(range(len(sources)))
+        rejected: List[int] = []
+        written_before: Dict[str, WrittenFile] = {}
+        while True:
+            result = self._pass(spark, job, sources, access, output, accepted, table, rejected)
+            outcomes = [self._outcome(job, i, s, result) for i, s in enumerate(sources)]
+            again = self._first_new_rejection(contract, outcomes, accepted, rejected)
+            if again is None:
+                break
+            for files in list(result.data.values()) + list(result.quarantine.values()):
+                for written in files:
+                    written_before[written.uri] = written
+            rejected.append(again)
+            accepted.remove(again)
+            log.info("%s: %s is rejected; running again without its keys", contract.dataset, sources[again].uri)
+        for index, outcome in enumerate(outcomes):
+            if outcome.state == QUARANTINED:
+                for written in result.data.get(index, []):
+                    _delete(output, written.uri)
+        final = {w.uri for files in list(result.data.values()) + list(result.quarantine.values()) for w in files}
+        for uri in written_before:
+            if uri not in final:  # written by an earlier pass only
+                _delete(output, uri)
+        return EngineResult(engine=self.name, files=outcomes, peak_buffered_bytes=result.peak)
+
+    @staticmethod
+    def _first_new_rejection(
+        contract: Contract, outcomes: List[FileOutcome], accepted: List[int], rejected: List[int]
+    ) -> Optional[int]:
+        """The first object rejected in this pass whose keys later objects were judged against."""
+        if not unique_rules(contract):
+            return None
+        for index, outcome in enumerate(outcomes):
+            if outcome.state == QUARANTINED and index in accepted:
+                return index if index < len(outcomes) - 1 else None
+        return None
+
+    # -- inputs -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _access(job: EngineJob) -> RawAccess:
+        schemes = {split_uri(s.uri)[0] for s in job.sources}
+        s3 = S3ClientSpec.of(job.s3_client) if job.s3_client is not None and "s3" in schemes else None
+        filesystem = job.input_filesystem
+        if filesystem is None and schemes <= {"file"}:
+            filesystem = _local_filesystem(job)
+        if filesystem is None and s3 is None:
+            raise ConfigurationError(
+                f"dataset {job.contract.dataset}, run {job.run_id}: the Spark engine has no way to read"
+                f" {', '.join(sorted(schemes))}:// objects",
+                hint="give the engine job an S3 client (s3://) or a pyarrow filesystem (file://)",
+            )
+        return RawAccess(filesystem=filesystem, s3=s3)
+
+    def _groups(self, sources: Sequence[SourceInput]) -> List[List[Tuple[int, SourceInput]]]:
+        """Consecutive objects per task, up to ``task_bytes`` each (one object per task at least)."""
+        groups: List[List[Tuple[int, SourceInput]]] = []
+        size = 0
+        for index, source in enumerate(sources):
+            if groups and size + source.size <= self.task_bytes:
+                groups[-1].append((index, source))
+                size += source.size
+            else:
+                groups.append([(index, source)])
+                size = source.size
+        return groups
+
+    def _table_keys(self, spark: SparkSession, job: EngineJob) -> Dict[int, DataFrame]:
+        contract = job.contract
+        if job.table_keys is None:
+            return {}
+        names = _typed_names(contract)
+        out: Dict[int, DataFrame] = {}
+        for index, rule in enumerate(unique_rules(contract)):
+            if checks_table(contract, rule):
+                frame = table_keys_frame(spark, contract, names, job.table_keys())
+                if frame is not None:
+                    out[index] = frame
+        return out
+
+    # -- one job over the objects -----------------------------------------------------------------
+
+    def _pass(
+        self,
+        spark: SparkSession,
+        job: EngineJob,
+        sources: List[SourceInput],
+        access: RawAccess,
+        output: Any,
+        accepted: List[int],
+        table: Dict[int, DataFrame],
+        rejected: List[int],
+    ) -> _Pass:
+        contract = job.contract
+        groups = self._groups(sources)
+        read_schema = _spark_schema(read_arrow_schema(contract))
+        raw = spark.range(0, len(groups), 1, numPartitions=len(groups)).select(F.col("id").cast("int"))
+        frame = raw.mapInArrow(ReadTask(contract, groups, access), read_schema)
+        frame = conform(frame, contract)
+        if unique_rules(contract):
+            frame = with_duplicates(frame, contract, _typed_names(contract), accepted, table)
+            frame = frame.withColumn("__reason", F.coalesce(F.col("__reason"), F.col("__unique")))
+            frame = frame.repartition(len(groups), "__src").sortWithinPartitions("__src", "__kind", "__seq")
+        frame = frame.select(*_write_columns(contract))
+        writer = WriteTask(
+            contract=contract,
+            layout=job.layout,
+            run_id=job.run_id,
+            ingested_at=job.ingested_at,
+            sources=dict(enumerate(sources)),
+            filesystem=output,
+            remote=job.remote_output,
+            memory_budget=self.memory_budget,
+            row_group_rows=self.row_group_rows,
+            skip_curated=tuple(rejected),
+        )
+        stats_schema = "src int, kind string, payload string"
+        result = _Pass()
+        for row in frame.mapInArrow(writer, stats_schema).collect():
+            payload = row["payload"]
+            if row["kind"] == "count":
+                result.counts[row["src"]] = json.loads(payload)
+            elif row["kind"] == "info":
+                result.infos[row["src"]] = json.loads(payload)
+            elif row["kind"] == "data":
+                result.data[row["src"]] = files_from_json(payload)
+            elif row["kind"] == "quarantine":
+                result.quarantine[row["src"]] = files_from_json(payload)
+            elif row["kind"] == "peak":
+                result.peak = max(result.peak, json.loads(payload)["bytes"])
+        return result
+
+    # -- one object's outcome, decided as the python engine decides it ------------------------------
+
+    @staticmethod
+    def _outcome(job: EngineJob, index: int, source: SourceInput, result: _Pass) -> FileOutcome:
+        quality = job.contract.quality
+        outcome = FileOutcome(source=source)
+        counts = result.counts.get(index, {"read": 0, "bad": 0, "first": None})
+        info = result.infos.get(index, {"error": None, "bytes_read": 0, "ignored_columns": [], "missing_columns": []})
+        outcome.rows_read = int(counts["read"])
+        outcome.rows_quarantined = int(counts["bad"])
+        outcome.rows_written = outcome.rows_read - outcome.rows_quarantined
+        first = counts.get("first")
+        if first is not None:
+            outcome.first_problem = f"row {first[1]}: {first[2]}"
+        reason: Optional[str] = None
+        if outcome.rows_quarantined and quality.on_violation == "fail_file":
+            reason = (
+                f"{outcome.rows_quarantined} row(s) break the contract and quality.on_violation is fail_file"
+                " (the quarantined rows show why)"
+            )
+        elif info.get("error"):
+            reason = str(info["error"])
+        else:
+            outcome.bytes_read = int(info.get("bytes_read") or 0)
+            outcome.ignored_columns = list(info.get("ignored_columns") or [])
+            outcome.missing_columns = list(info.get("missing_columns") or [])
+            if outcome.rows_read == 0:
+                empty = outcome.bytes_read == 0 and source.size == 0
+                reason = "the file is empty (0 bytes)" if empty else "the file has no data rows"
+            elif outcome.rows_quarantined / outcome.rows_read > quality.max_bad_ratio:
+                reason = (
+                    f"{outcome.rows_quarantined} of {outcome.rows_read} rows are bad, more than"
+                    f" max_bad_ratio {quality.max_bad_ratio:g}; the first: {outcome.first_problem}"
+                )
+        outcome.quarantine_files = result.quarantine.get(index, [])
+        if reason is not None:
+            outcome.state = QUARANTINED
+            outcome.reason = reason
+            outcome.rows_quarantined = outcome.rows_read
+            outcome.rows_written = 0
+            outcome.files = []
+        else:
+            outcome.files = result.data.get(index, [])
+        return outcome
+
+
+# -- the conform stage ----------------------------------------------------------------------------
+
+
+def conform(frame: DataFrame, contract: Contract) -> DataFrame:
+    """Typed columns ``c<i>``, partition values ``p<j>``, and ``__reason`` (null: the row is valid)."""
+    typed_inputs = set(typed_input_columns(contract))
+    # stage 1: conversions (one projection; later stages refer to its columns by name)
+    converted: List[SparkColumn] = []
+    conversion_reasons: List[SparkColumn] = []
+    for i, column in enumerate(contract.columns):
+        text = F.col(text_name(i))
+        result = convert(text, column)
+        value, reason = result.value, result.reason
+        if i in typed_inputs:
+            given = F.col(typed_input_name(i))
+            value = F.when(given.isNotNull(), given).otherwise(value)
+            reason = F.when(given.isNull(), reason) if reason is not None else None
+        converted.append(value.cast(spark_type(column.column_type)).alias(curated_name(i)))
+        if reason is not None:
+            conversion_reasons.append(reason)
+        if not column.nullable:
+            conversion_reasons.append(F.when(text.isNull(), F.lit(reasons.null_in_required(column))))
+    problems = F.coalesce(F.col("__err"), join(conversion_reasons)).alias("__problems")
+    frame = frame.select("__src", "__kind", "__seq", "__row", "__err", "__raw", *_texts(contract), *converted, problems)
+
+    # stage 2: rules and partitions on rows whose values all converted
+    typed = {c.name: F.col(curated_name(i)) for i, c in enumerate(contract.columns)}
+    texts = {c.name: F.col(text_name(i)) for i, c in enumerate(contract.columns)}
+    later = join(rule_reasons(contract, typed, texts) + partition_reasons(contract, typed))
+    reason = F.when(F.col("__problems").isNotNull(), F.col("__problems")).otherwise(later)
+    partitions = [
+        partition_value(p, typed[p.source_column], contract.column(p.source_column)).alias(partition_name(j))
+        for j, p in enumerate(contract.partition_by)
+    ]
+    frame = frame.select("*", reason.alias("__reason"), *partitions).drop("__problems")
+    eligible = F.col("__reason").isNull() & (F.col("__kind") != INFO)
+    return frame.withColumn("__eligible", eligible)
+
+
+def _texts(contract: Contract) -> List[str]:
+    return [text_name(i) for i in range(len(contract.columns))]
+
+
+def _typed_names(contract: Contract) -> Dict[str, str]:
+    return {c.name: curated_name(i) for i, c in enumerate(contract.columns)}
+
+
+def _write_columns(contract: Contract) -> List[SparkColumn]:
+    """Only what the writer needs: text for rejected rows, typed values for valid ones."""
+    bad = F.col("__reason").isNotNull()
+    data = {c.name for c in contract.data_columns}
+    columns = [F.col(n) for n in ("__src", "__kind", "__seq", "__row", "__reason", "__raw")]
+    columns.append(F.when(F.col("__kind") == INFO, F.col("__err")).alias("__err"))
+    columns += [F.when(bad, F.col(text_name(i))).alias(text_name(i)) for i in range(len(contract.columns))]
+    columns += [
+        F.when(~bad, F.col(curated_name(i))).alias(curated_name(i))
+        for i, c in enumerate(contract.columns)
+        if c.name in data
+    ]
+    columns += [F.col(partition_name(j)) for j in range(len(contract.partition_by))]
+    return columns
+
+
+def _spark_schema(schema: Any) -> T.StructType:
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    # Arrow's timestamp without a zone is Spark's TIMESTAMP_NTZ
+    return from_arrow_schema(schema, prefer_timestamp_ntz=True)
+
+
+def _local_filesystem(job: EngineJob) -> Any:
+    from pyarrow import fs
+
+    return fs.LocalFileSystem()
+
+
+def _delete(filesystem: Any, uri: str) -> None:
+    with contextlib.suppress(FileNotFoundError, OSError):
+        filesystem.delete_file(split_uri(uri)[1])
