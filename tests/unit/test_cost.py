@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
@@ -13,6 +14,7 @@ import yaml
 
 from lakeport.cost import (
     DEFAULT_WORKLOAD,
+    INTERFACE_ENDPOINT_SERVICES,
     MINIMUM_BILLED_SECONDS,
     PRICES,
     PYTHON_SHELL_DPU,
@@ -177,3 +179,10 @@ def test_state_transitions_per_run_follow_the_state_machine() -> None:
         name = state["Default"] if state["Type"] == "Choice" else state["Next"]
     assert states[name]["Type"] == "Succeed"
     assert entered == STATE_TRANSITIONS_PER_RUN
+
+
+def test_interface_endpoint_count_follows_terraform() -> None:
+    network = (Path(__file__).resolve().parents[2] / "terraform" / "network.tf").read_text(encoding="utf-8")
+    match = re.search(r"interface_endpoint_services\s*=\s*toset\(\[(.*?)\]\)", network, re.S)
+    assert match, "terraform/network.tf no longer lists interface_endpoint_services"
+    assert len(re.findall(r'"[a-z0-9.-]+"', match.group(1))) == INTERFACE_ENDPOINT_SERVICES
