@@ -178,7 +178,7 @@ class Demo:
 
     def _wait(self, stack: LocalStack) -> None:
         self.say("events: EventBridge → SQS → dispatcher → Step Functions → Glue job; waiting for the runs")
-        stack.wait_idle(timeout=WAIT_SECONDS)
+        stack.wait_idle(timeout=WAIT_SECONDS, poll_seconds=0.25)
         self.say("all executions finished")
 
     def _print_runs(self, runs: Sequence[RunRecord]) -> None:

@@ -158,5 +158,15 @@ def test_local_up_ingests_a_file_the_aws_cli_copies_into_the_raw_bucket(server: 
     answer = lakeport("query", "SELECT count(*) AS n, sum(amount) AS total FROM sales.orders", "--output", "csv")
     assert answer.splitlines() == ["n,total", "7,2007.49"]
 
+    # the on-premise side: a delivery with a marker, then the same command again (nothing to send)
+    accounts = str(EXAMPLES / "raw" / "finance" / "accounts" / "accounts-2024-04-01.csv")
+    delivered = lakeport("upload", "--dataset", "finance.accounts", accounts)
+    assert "uploaded 1 object(s)" in delivered and "skipped 0" in delivered
+    assert re.search(r"delivery \w+ complete: s3://\S+/finance/accounts/delivery=\w+/\.lakeport-complete", delivered)
+    server.wait_for("of finance.accounts: SUCCEEDED", timeout=60)
+    again = lakeport("upload", "--dataset", "finance.accounts", accounts)
+    assert "uploaded 0 object(s)" in again and "skipped 1 already there with the same checksum" in again
+    assert "(the delivery was already complete)" in again
+
     assert server.stop() == 0
     assert "stopped" in "".join(server.output)
