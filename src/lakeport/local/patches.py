@@ -27,6 +27,10 @@ The fixes:
 * ``sfn-unnamed-execution`` — ``StartExecution`` without a name made the execution ARN end in
   ``:None``, so a second unnamed execution failed with ``ExecutionAlreadyExists``. AWS generates a
   UUID name; so does the emulator now.
+* ``dynamodb-atomic-writes`` — moto's server answers requests on many threads and checks a write's
+  condition and applies it without a lock, so two concurrent conditional writes to one item could
+  both succeed. On AWS a conditional write is atomic; the emulator now applies DynamoDB writes one at
+  a time (the claim and lock races of the test suite depend on it).
 """
 
 from __future__ import annotations
@@ -127,9 +131,7 @@ def _fix_sync_callback_guard() -> None:
         raise _fail(fix, "the finally block no longer calls callback_endpoint.interrupt_all()")
     if "if callback_endpoint" in finally_block:
         raise _fail(fix, "moto now guards interrupt_all() itself; remove this fix")
-    _not_own(
-        fix, StateTaskServiceGlue, "_eval_integration_pattern", "the fix on its base class would not reach it"
-    )
+    _not_own(fix, StateTaskServiceGlue, "_eval_integration_pattern", "the fix on its base class would not reach it")
     _expect_parameters(
         fix,
         _own(fix, StateTaskServiceCallback, "_eval_sync"),
@@ -142,11 +144,7 @@ def _fix_sync_callback_guard() -> None:
         self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict, state_credentials: Any
     ) -> None:
         has_callback_endpoint = ResourceCondition.WaitForTaskToken in self._supported_integration_patterns
-        if (
-            has_callback_endpoint
-            or self.heartbeat
-            or self.resource.condition == ResourceCondition.WaitForTaskToken
-        ):
+        if has_callback_endpoint or self.heartbeat or self.resource.condition == ResourceCondition.WaitForTaskToken:
             original(self, env, resource_runtime_part, normalised_parameters, state_credentials)
             return
         # A .sync / .sync:2 task of a service without callback tokens: poll until the job ends.
@@ -239,8 +237,7 @@ def _fix_sfn_apis() -> None:
         page = versions[start : start + size]
         response: Dict[str, Any] = {
             "stateMachineVersions": [
-                {"stateMachineVersionArn": version.arn, "creationDate": version.creation_date}
-                for version in page
+                {"stateMachineVersionArn": version.arn, "creationDate": version.creation_date} for version in page
             ]
         }
         if start + size < len(versions):
@@ -404,9 +401,7 @@ def _fix_unnamed_execution() -> None:
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     original = _own(fix, StepFunctionsParserBackend, "start_execution")
-    _expect_parameters(
-        fix, original, ("self", "state_machine_arn", "name", "execution_input", "trace_header")
-    )
+    _expect_parameters(fix, original, ("self", "state_machine_arn", "name", "execution_input", "trace_header"))
     _expect(fix, original, "exec_name = name", "state_machine.name,\n            name,")
 
     def start_execution(
@@ -421,6 +416,27 @@ def _fix_unnamed_execution() -> None:
     StepFunctionsParserBackend.start_execution = _mark(start_execution, original, fix)  # type: ignore[method-assign]
 
 
+# --- (i) atomic conditional writes in DynamoDB ----------------------------------------------------
+
+_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items")
+_dynamodb_write_lock = threading.Lock()
+
+
+def _fix_dynamodb_atomic_writes() -> None:
+    fix = "dynamodb-atomic-writes"
+    from moto.dynamodb.responses import DynamoHandler
+
+    for name in _DYNAMODB_WRITES:
+        original = _own(fix, DynamoHandler, name)
+        _expect_parameters(fix, original, ("self",))
+
+        def write(self: Any, _original: Callable[..., Any] = original) -> Any:
+            with _dynamodb_write_lock:
+                return _original(self)
+
+        setattr(DynamoHandler, name, _mark(write, original, fix))
+
+
 # --- apply --------------------------------------------------------------------------------------
 
 
@@ -433,6 +449,7 @@ FIXES: Tuple[Tuple[str, Callable[[], None]], ...] = (
     ("sfn-string-matches", _fix_string_matches),
     ("s3-eventbridge-key-encoding", _fix_eventbridge_key_encoding),
     ("sfn-unnamed-execution", _fix_unnamed_execution),
+    ("dynamodb-atomic-writes", _fix_dynamodb_atomic_writes),
 )
 
 

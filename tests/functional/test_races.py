@@ -1,0 +1,181 @@
+"""Duplicates and races at the ledger and run level: many claims of one object, overlapping runs of
+one dataset, and a crashed run's lease running out.
+
+The concurrent tests rely on DynamoDB's atomic conditional writes, which the emulator gives only with
+its fixes applied (Python 3.11); the others also run on Python 3.9."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from lakeport.engine.generations import Generations
+from lakeport.errors import ClaimLostError, DatasetBusyError, LakeportError
+from lakeport.ingest import IngestRequest, RunSummary
+from lakeport.ledger.runs import new_run_id
+
+from .faults import ledger
+
+DELIVERIES = 50
+HEADER = "order_id,Order Date,customer,country,amount,status\n"
+ORDERS = HEADER + "".join(f"{i},2024-05-01 10:00:00,C{i},DE,{i}.00,NEW\n" for i in range(1, 8))
+
+
+def test_fifty_concurrent_claims_of_one_object_by_different_runs_give_it_to_exactly_one(lake) -> None:  # type: ignore[no-untyped-def]
+    lake.apply_example("orders")
+    obj = lake.put("sales/orders/once.csv", ORDERS)
+    files = ledger(lake)
+    barrier = threading.Barrier(DELIVERIES)
+
+    def claim(i: int) -> Any:
+        barrier.wait()
+        return files.claim(obj, "sales.orders", f"20260601T000000Z-claim{i:03d}", lease_seconds=600)
+
+    with ThreadPoolExecutor(DELIVERIES) as pool:
+        claims = list(pool.map(claim, range(DELIVERIES)))
+
+    winners = [c for c in claims if c.claimed]
+    assert len(winners) == 1
+    record = files.get(obj)
+    assert record is not None and record.run_id == winners[0].run_id and record.attempts == 1
+    assert all(c.outcome == "HELD" and c.run_id == winners[0].run_id for c in claims if not c.claimed)
+
+
+def test_fifty_concurrent_runs_of_the_same_object_ingest_it_once(lake) -> None:  # type: ignore[no-untyped-def]
+    lake.apply_example("orders")
+    obj = lake.put("sales/orders/once.csv", ORDERS)
+    barrier = threading.Barrier(DELIVERIES)
+
+    def run(i: int) -> Any:
+        barrier.wait()
+        try:
+            return lake.ingest("sales.orders", [obj], run_id=f"20260601T000000Z-run{i:03d}")
+        except DatasetBusyError as exc:  # the lock's answer to an overlapping run: transient
+            return exc
+
+    with ThreadPoolExecutor(DELIVERIES) as pool:
+        outcomes = list(pool.map(run, range(DELIVERIES)))
+
+    ingested = [o for o in outcomes if isinstance(o, RunSummary) and o.files]
+    assert len(ingested) == 1
+    assert all(
+        isinstance(o, DatasetBusyError) or (isinstance(o, RunSummary) and not o.files and o.skipped)
+        for o in outcomes
+        if o is not ingested[0]
+    )
+    assert sorted(r["order_id"] for r in lake.read_curated("sales.orders")) == list(range(1, 8))
+    record = ledger(lake).get(obj)
+    assert record is not None and (record.state, record.run_id, record.rows_written) == (
+        "SUCCEEDED",
+        ingested[0].run_id,
+        7,
+    )
+
+
+UPSERT = """
+dataset: crm.customers
+owner: crm@example.com
+source: {prefix: crm/customers/, format: csv}
+schema:
+  - {name: id, type: bigint, nullable: false}
+  - {name: region, type: string, nullable: false}
+  - {name: tier, type: string}
+primary_key: [id]
+partition_by: [{name: region}]
+write_mode: upsert
+"""
+
+
+def test_two_runs_updating_one_partition_at_once_are_serialised_and_both_updates_stay(lake) -> None:  # type: ignore[no-untyped-def]
+    lake.apply(UPSERT)
+    lake.ingest("crm.customers", [lake.put("crm/customers/0.csv", "id,region,tier\n1,eu,bronze\n2,eu,bronze\n")])
+    first = lake.put("crm/customers/1.csv", "id,region,tier\n1,eu,gold\n")
+    second = lake.put("crm/customers/2.csv", "id,region,tier\n2,eu,silver\n")
+    inside, tried = threading.Event(), threading.Event()
+    build = Generations.build
+
+    def slow_build(self: Generations, result: Any, live: Any) -> Any:
+        if self.run_id.endswith("first"):
+            inside.set()
+            assert tried.wait(30), "the second run never tried"
+        return build(self, result, live)
+
+    Generations.build = slow_build  # type: ignore[method-assign]
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            running = pool.submit(lake.ingest, "crm.customers", [first], run_id="20260601T000000Z-first")
+            assert inside.wait(30)
+            # the first run holds the lock and has read the live partition: the second must wait
+            with pytest.raises(DatasetBusyError, match="20260601T000000Z-first") as busy:
+                lake.ingest("crm.customers", [second], run_id="20260601T000001Z-second")
+            tried.set()
+            assert busy.value.transient
+            assert running.result().state == "SUCCEEDED"
+    finally:
+        Generations.build = build  # type: ignore[method-assign]
+    # the state machine retries the busy run later; it now sees the first run's update
+    again = lake.ingest("crm.customers", [second], run_id="20260601T000001Z-second")
+
+    assert again.state == "SUCCEEDED"
+    rows = {r["id"]: r["tier"] for r in lake.read_curated("crm.customers")}
+    assert rows == {1: "gold", 2: "silver"}  # no lost update
+    run = lake.ingestor.runs.get("crm.customers", "20260601T000001Z-second")
+    assert run is not None and run.attempts == 2 and run.state == "SUCCEEDED"
+
+
+@pytest.mark.py39
+def test_an_expired_lease_lets_the_object_be_ingested_once_by_the_next_run(lake) -> None:  # type: ignore[no-untyped-def]
+    lake.apply_example("orders")
+    obj = lake.put("sales/orders/lease.csv", ORDERS)
+    files = ledger(lake)
+    long_ago = datetime.now(timezone.utc) - timedelta(hours=3)
+    crashed = new_run_id(long_ago)
+    # a run took the lock and the object three hours ago, then died before its commit point
+    lake.ingestor.lock.acquire("sales.orders", crashed, lease_seconds=3600, now=long_ago)
+    assert files.claim(obj, "sales.orders", crashed, lease_seconds=3600, now=long_ago).claimed
+
+    # while the lease lives nobody else may take it (checked at a moment inside the lease) ...
+    held = files.claim(obj, "sales.orders", "20260601T000000Z-early", now=long_ago + timedelta(minutes=30))
+    assert not held.claimed and held.run_id == crashed
+    # ... once it ran out, the next run takes the lock and the object and ingests it
+    summary = lake.ingest("sales.orders", [obj])
+    assert summary.state == "SUCCEEDED" and len(summary.files) == 1
+
+    # the dead run cannot come back and record anything, and a third run finds the object done
+    with pytest.raises(ClaimLostError, match=summary.run_id):
+        files.finish(obj, crashed, "SUCCEEDED", 7, 7, 0, 0)
+    later = lake.ingest("sales.orders", [obj])
+    assert later.files == [] and "already SUCCEEDED" in later.skipped[0]
+    assert sorted(r["order_id"] for r in lake.read_curated("sales.orders")) == list(range(1, 8))
+    record = files.get(obj)
+    assert record is not None and (record.run_id, record.attempts, record.rows_written) == (summary.run_id, 2, 7)
+
+
+@pytest.mark.py39
+def test_a_failed_run_before_its_commit_point_frees_its_objects(lake) -> None:  # type: ignore[no-untyped-def]
+    """The other side of the commit point: a terminal failure before it marks the object FAILED, and a
+    later run (a replay) ingests it once."""
+    lake.apply_example("orders")
+    obj = lake.put("sales/orders/fail.csv", ORDERS)
+    original = Generations.build
+
+    def broken(self: Generations, result: Any, live: Any) -> Any:
+        raise LakeportError("injected: generations could not be built")
+
+    Generations.build = broken  # type: ignore[method-assign]
+    try:
+        with pytest.raises(LakeportError, match="injected"):
+            lake.ingest("sales.orders", [obj])
+    finally:
+        Generations.build = original  # type: ignore[method-assign]
+    record = ledger(lake).get(obj)
+    assert record is not None and record.state == "FAILED" and "injected" in (record.reason or "")
+    assert lake.read_curated("sales.orders") == []
+
+    replay = lake.ingestor.run(IngestRequest(dataset="sales.orders", objects=[obj]))
+    assert replay.state == "SUCCEEDED"
+    assert sorted(r["order_id"] for r in lake.read_curated("sales.orders")) == list(range(1, 8))
