@@ -78,7 +78,8 @@ def up(
         fail(LakeportError(f"cannot start the emulator on port {port}: {exc}", hint="choose another --port"))
     environment = stack.environment()
     raw = stack.resources.raw_bucket
-    prefix = applied[0].source.prefix if applied else "<dataset prefix>/"
+    shown = next((c for c in applied if c.dataset == "sales.orders"), applied[0] if applied else None)
+    prefix = shown.source.prefix if shown is not None else "<dataset prefix>/"
     console.print(f"endpoint: {stack.endpoint_url}", highlight=False, soft_wrap=True)
     console.print(
         f"environment (for lakeport, the AWS CLI and any SDK):\n{_shell_lines(environment)}",
