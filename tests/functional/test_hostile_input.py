@@ -77,3 +77,59 @@ def test_odd_object_keys_are_ingested_and_quarantine_copies_stay_in_the_quaranti
     assert copy.startswith(prefix) and "/../" not in copy[len(prefix) :]
     record = FileLedger(lake.aws.client("dynamodb"), lake.resources.files_table).get(bad)
     assert record is not None and record.state == "QUARANTINED"
+
+
+ROW = "1,2024-01-01 00:00:00,a,DE,1.00,NEW\n"
+
+
+@pytest.mark.parametrize(
+    ("key", "body", "state", "written", "reason"),
+    [
+        (
+            "ctrl-header.csv",
+            ("order_id,Order\x07 Date,cust\x00omer,country,amount,status\n" + ROW).encode(),
+            QUARANTINED,
+            0,
+            r"lacks required column(s) 'customer' (found: 'order_id', 'Order\x07 Date'",
+        ),
+        (
+            "ctrl-extra-column.csv",
+            ("order_id,Order Date,customer,country,amount,status,\x1bnote\x7f\n" + ROW.rstrip("\n") + ",x\n").encode(),
+            SUCCEEDED,
+            1,
+            "",
+        ),
+        ("header-only.csv.gz", gzip.compress(HEADER.encode()), QUARANTINED, 0, "no data rows"),
+        ("empty-inside.csv.gz", gzip.compress(b""), QUARANTINED, 0, "no data rows"),
+        (
+            "long-line.csv",
+            (HEADER + "2,2024-01-01 00:00:00," + "x" * (8 << 20) + ",DE,1.00,NEW\n" + ROW).encode(),
+            SUCCEEDED,
+            1,
+            "8388608 characters, more than the 40 of varchar(40)",
+        ),
+        (
+            "unterminated-quote.csv",
+            (HEADER + ROW + '3,2024-01-01 00:00:00,"' + "y" * (4 << 20) + "\n").encode(),
+            SUCCEEDED,
+            1,
+            "row cannot be parsed",
+        ),
+        ("cr-line-ends.csv", (HEADER + ROW).replace("\n", "\r").encode(), QUARANTINED, 0, "cannot be read as csv"),
+        ("bom.csv", ("\ufeff" + HEADER + ROW).encode(), SUCCEEDED, 1, ""),
+        ("nul-in-value.csv", (HEADER + "1,2024-01-01 00:00:00,a\x00b,DE,1.00,NEW\n").encode(), SUCCEEDED, 1, ""),
+    ],
+    ids=lambda v: v if isinstance(v, str) and v.endswith((".csv", ".gz")) else "",
+)
+def test_control_characters_compressed_headers_and_huge_lines_are_accounted_for(
+    lake, key, body, state, written, reason
+):  # type: ignore[no-untyped-def]
+    lake.apply_example("orders")
+    obj = lake.put(f"sales/orders/{key}", body)
+
+    (outcome,) = lake.ingest("sales.orders", [obj]).files
+
+    assert outcome.state == state and outcome.rows_written == written
+    assert outcome.rows_read == outcome.rows_written + outcome.rows_quarantined + outcome.rows_duplicate
+    assert reason in (outcome.reason or "") + (outcome.first_problem or "")
+    assert len(lake.read_curated("sales.orders")) == written
