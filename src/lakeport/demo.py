@@ -122,12 +122,13 @@ class Demo:
         examples: Path,
         emulator: Optional[EmbeddedAws] = None,
         port: Optional[int] = None,
+        started: Optional[float] = None,
     ) -> None:
         self.console = console
         self.examples = examples
         self.emulator = emulator
         self.port = port
-        self.started = time.monotonic()
+        self.started = time.monotonic() if started is None else started
 
     def say(self, text: str) -> None:
         self.console.print(f"[dim]{time.monotonic() - self.started:5.1f}s[/] {text}", highlight=False)
@@ -253,9 +254,13 @@ def run_demo(
     examples: Optional[Path] = None,
     emulator: Optional[EmbeddedAws] = None,
     port: Optional[int] = None,
+    started: Optional[float] = None,
 ) -> DemoReport:
-    """Run the demo, printing on ``console``; the report says whether every run succeeded."""
-    report = Demo(console, find_examples(examples), emulator=emulator, port=port).run()
+    """Run the demo, printing on ``console``; the report says whether every run succeeded.
+
+    ``started`` (a :func:`time.monotonic` reading) is when the wall time starts: the command's start.
+    """
+    report = Demo(console, find_examples(examples), emulator=emulator, port=port, started=started).run()
     console.print(report.summary(), highlight=False, soft_wrap=True)
     return report
 
