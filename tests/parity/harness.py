@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -100,7 +101,10 @@ def _rows(table: pa.Table, drop: Set[str]) -> List[Tuple[Any, ...]]:
             column = pc.cast(
                 pc.cast(column, pa.int64() if pa.types.is_timestamp(column.type) else pa.int32()), pa.int64()
             )
-        columns.append(column.to_pylist())
+        values = column.to_pylist()
+        if pa.types.is_floating(column.type):
+            values = ["NaN" if v is not None and math.isnan(v) else v for v in values]  # NaN != NaN in sets
+        columns.append(values)
     return [tuple(zip(names, values)) for values in zip(*columns)] if columns else []
 
 
