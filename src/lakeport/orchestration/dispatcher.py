@@ -33,7 +33,6 @@ import json
 import logging
 import os
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -43,17 +42,11 @@ from botocore.exceptions import ClientError
 from lakeport.aws import AwsContext, error_code, translate
 from lakeport.clock import as_utc, epoch, iso
 from lakeport.contract import Contract
-from lakeport.delivery import (
-    SHA256_METADATA,
-    DeliveryMarker,
-    DeliveryMarkerError,
-    delivery_folder,
-    is_marker_key,
-    marker_key,
-)
+from lakeport.delivery import DeliveryMarker, DeliveryMarkerError, delivery_folder, is_marker_key, marker_key
 from lakeport.ledger.files import CLAIMED, DEFAULT_CLAIM_LEASE, DONE_STATES, FAILED, FileLedger, SourceObject
 from lakeport.ledger.runs import RunLedger
 from lakeport.manifest import Manifest, write_manifest
+from lakeport.orchestration.deliveries import DeliveryChecker
 from lakeport.orchestration.environment import (
     DEFAULT_RETRY_WAIT_SECONDS,
     resources_from_environment,
@@ -153,11 +146,11 @@ class Dispatcher:
         self.retry_wait_seconds = retry_wait_seconds
         self.claim_lease_seconds = claim_lease_seconds
         self.publish_metrics = publish_metrics
-        self.head_workers = head_workers
         ddb = aws.client("dynamodb")
         self.registry = ContractRegistry(ddb, resources.datasets_table)
         self.files = FileLedger(ddb, resources.files_table)
         self.runs = RunLedger(ddb, resources.runs_table)
+        self.deliveries = DeliveryChecker(aws.client("s3"), head_workers)
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -239,7 +232,7 @@ class Dispatcher:
         if folder is not None:
             if folder not in markers:
                 try:
-                    markers[folder] = self._read_marker(event.bucket, marker_key(folder), missing_ok=True)
+                    markers[folder] = self.deliveries.read_marker(event.bucket, marker_key(folder), missing_ok=True)
                 except DeliveryMarkerError:
                     markers[folder] = None  # the marker's own event reports it
             complete = markers[folder]
@@ -255,24 +248,14 @@ class Dispatcher:
         group = groups.setdefault(contract.dataset, _Group(contract))
         group.add(event.source(), event.time, event.message_id)
 
-    def _read_marker(self, bucket: str, key: str, missing_ok: bool) -> Optional[DeliveryMarker]:
-        s3 = self.aws.client("s3")
-        try:
-            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except ClientError as exc:
-            if missing_ok and error_code(exc) in ("NoSuchKey", "404", "NotFound"):
-                return None
-            raise translate(exc, f"reading the delivery marker s3://{bucket}/{key}") from exc
-        return DeliveryMarker.from_json(body.decode("utf-8", errors="replace"), where=f"s3://{bucket}/{key}")
-
     def _route_marker(
         self, event: ObjectCreated, contract: Contract, groups: Dict[str, _Group], report: DispatchReport
     ) -> None:
         uri = f"s3://{event.bucket}/{event.key}"
         try:
-            marker = self._read_marker(event.bucket, event.key, missing_ok=False)
+            marker = self.deliveries.read_marker(event.bucket, event.key)
             assert marker is not None
-            objects = self._check_delivery(event.bucket, event.key, marker, contract)
+            objects = self.deliveries.objects(event.bucket, event.key, marker, contract)
         except DeliveryMarkerError as exc:
             log.warning("delivery %s is not ingested: %s", uri, exc.one_line())
             report.incomplete.append(uri)
@@ -281,63 +264,6 @@ class Dispatcher:
         for obj in objects:
             group.add(obj, event.time, event.message_id)
         log.info("delivery %s: %d object(s) for %s", uri, len(objects), contract.dataset)
-
-    def _check_delivery(self, bucket: str, key: str, marker: DeliveryMarker, contract: Contract) -> List[SourceObject]:
-        folder = key[: -len(key.rsplit("/", 1)[-1])]
-        problems = [
-            f"{o.key} is outside the delivery folder {folder}" for o in marker.objects if not o.key.startswith(folder)
-        ]
-        problems += [
-            f"{o.key} is not a data file of {contract.dataset}"
-            for o in marker.objects
-            if o.key.startswith(folder) and not is_data_key(o.key, contract)
-        ]
-        if not marker.objects:
-            problems.append("the marker lists no objects")
-        if problems:
-            raise DeliveryMarkerError(f"s3://{bucket}/{key}: " + "; ".join(problems))
-
-        s3 = self.aws.client("s3")
-
-        def head(listed: Any) -> Tuple[Any, Optional[Dict[str, Any]]]:
-            kwargs = {"VersionId": listed.version_id} if listed.version_id else {}
-            try:
-                return listed, s3.head_object(Bucket=bucket, Key=listed.key, **kwargs)
-            except ClientError as exc:
-                if error_code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchVersion", "400"):
-                    return listed, None
-                raise translate(exc, f"checking s3://{bucket}/{listed.key}") from exc
-
-        with ThreadPoolExecutor(max_workers=max(1, min(self.head_workers, len(marker.objects)))) as pool:
-            answers = list(pool.map(head, marker.objects))
-        objects = []
-        for listed, answer in answers:
-            if answer is None:
-                problems.append(f"{listed.key} (version {listed.version_id or 'latest'}) is missing")
-                continue
-            size = int(answer.get("ContentLength", -1))
-            stored_sha = (answer.get("Metadata") or {}).get(SHA256_METADATA)
-            if size != listed.size:
-                problems.append(f"{listed.key} has {size} bytes, the marker says {listed.size}")
-            elif stored_sha and stored_sha != listed.sha256:
-                problems.append(f"{listed.key} has sha256 {stored_sha}, the marker says {listed.sha256}")
-            modified = answer.get("LastModified")
-            objects.append(
-                SourceObject(
-                    bucket=bucket,
-                    key=listed.key,
-                    version_id=answer.get("VersionId") or listed.version_id,
-                    etag=str(answer.get("ETag", listed.etag or "")).strip('"'),
-                    size=size,
-                    last_modified=modified.isoformat() if modified is not None else None,
-                )
-            )
-        if problems:
-            raise DeliveryMarkerError(
-                f"s3://{bucket}/{key}: " + "; ".join(problems),
-                hint="deliver the folder again with 'lakeport upload' (files already there are skipped)",
-            )
-        return objects
 
     # -- claiming and starting ---------------------------------------------------------------
 
