@@ -7,6 +7,9 @@ error, and each object of the run's manifest that this run still holds marked FA
 table (FAILED objects are claimable again, so ``lakeport ingest`` replays them without ``--force``)
 — and returns ``{"subject", "message"}``, which the next state publishes to the alerts topic.
 
+An object the run had already *committed* (``commit_run``: its rows may be visible) is not marked
+FAILED: only a retry of the same run id may finish it, and the alert says how.
+
 It never fails the execution's failure path: if the ledgers cannot be written, the alert says so.
 """
 
@@ -106,6 +109,8 @@ class Recorded:
 
     objects: List[SourceObject] = field(default_factory=list)
     marked_failed: List[str] = field(default_factory=list)
+    committed: List[str] = field(default_factory=list)
+    """Objects the run had committed (rows possibly visible): left claimed, for the same run to finish."""
     left_alone: List[str] = field(default_factory=list)
     run_recorded: bool = False
     problems: List[str] = field(default_factory=list)
@@ -140,7 +145,10 @@ class Notifier:
         for obj in recorded.objects:
             try:
                 current = self.files.get(obj)
-                if current is not None and current.run_id == failed.run_id and current.state in (CLAIMED, FAILED):
+                if current is not None and current.commit_run == failed.run_id:
+                    # past its commit point the run's rows may be visible: only the same run may finish it
+                    recorded.committed.append(obj.uri)
+                elif current is not None and current.run_id == failed.run_id and current.state in (CLAIMED, FAILED):
                     self.files.finish(obj, failed.run_id, FAILED, 0, 0, 0, 0, reason=error_text)
                     recorded.marked_failed.append(obj.uri)
                 else:
@@ -222,6 +230,8 @@ def message(failed: FailedRun, diagnosis: Diagnosis, recorded: Recorded, resourc
         f"  run record: {'FAILED, with the error above' if recorded.run_recorded else 'NOT updated'}",
         f"  files marked FAILED: {len(recorded.marked_failed)}",
     ]
+    if recorded.committed:
+        lines.append(f"  files committed by this run, left claimed for it: {len(recorded.committed)}")
     lines += [f"  left as they are: {item}" for item in recorded.left_alone[:MAX_LISTED_FILES]]
     lines += [f"  could not record: {problem}" for problem in recorded.problems]
     lines += [
@@ -234,6 +244,15 @@ def message(failed: FailedRun, diagnosis: Diagnosis, recorded: Recorded, resourc
     if failed.manifest:
         lines.append(f"  the run manifest: {failed.manifest}")
     lines += ["", "what to do:"]
+    if recorded.committed:
+        arguments = json.dumps({"--dataset": failed.dataset, "--run_id": failed.run_id, "--manifest": failed.manifest})
+        lines += [
+            f"  the run passed its commit point: rows of {len(recorded.committed)} file(s) may already be visible,",
+            "  and only the same run id can finish it (the files stay claimed by it, not FAILED). Once the cause",
+            "  is gone, run the job again with the run's own arguments:",
+            f"  aws glue start-job-run --job-name {resources.python_job_name} --arguments '{arguments}'",
+        ]
+        return "\n".join(lines)
     if diagnosis.transient:
         lines.append(
             "  the cause was transient (a busy dataset, throttling, a service error) and outlasted the retries;"
