@@ -71,6 +71,8 @@ class IngestRequest:
     contract_version: Optional[int] = None
     execution_arn: Optional[str] = None
     job_run_id: Optional[str] = None
+    reprocessing: bool = False
+    """The objects are quarantined rows written out as JSON Lines (see :mod:`lakeport.recovery`)."""
 
 
 @dataclass
@@ -152,6 +154,8 @@ class Ingestor:
     def run(self, request: IngestRequest) -> RunSummary:
         started = time.monotonic()
         contract = self.registry.get(request.dataset, request.contract_version)
+        if request.reprocessing:
+            contract = for_reprocessing(contract)
         run_id = request.run_id or new_run_id(self.clock())
         record = self.runs.start(
             RunRecord(
@@ -454,6 +458,19 @@ class Ingestor:
                 run_id,
                 translate(exc, "recording a failed run").one_line(),
             )
+
+
+def for_reprocessing(contract: Contract) -> Contract:
+    """The contract as it reads quarantined rows again: JSON Lines of text values (UTF-8, uncompressed),
+    and no file-level ``max_bad_ratio`` (such a file holds only rows that failed once, so a high share
+    failing again says nothing about the file). Columns, rules and the table stay as they are."""
+    from .contract import SourceOptions
+
+    source = contract.source.model_copy(
+        update={"format": "jsonl", "options": SourceOptions(encoding="utf-8", compression="none")}
+    )
+    quality = contract.quality.model_copy(update={"max_bad_ratio": 1.0})
+    return contract.model_copy(update={"source": source, "quality": quality})
 
 
 @dataclass

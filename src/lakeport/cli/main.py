@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from .. import __version__
-from . import contracts, cost, data, demo, local, upload
+from . import contracts, cost, data, demo, local, recovery, upload
 from .app import CliState
 
 app = typer.Typer(
@@ -20,7 +20,8 @@ app = typer.Typer(
 app.add_typer(contracts.app, name="contract")
 app.command()(data.ingest)
 app.command()(data.runs)
-app.command()(data.quarantine)
+app.add_typer(recovery.quarantine_app, name="quarantine")
+app.command()(recovery.replay)
 app.command()(data.query)
 app.add_typer(cost.app, name="cost")
 app.command()(upload.upload)
