@@ -13,6 +13,7 @@ import logging
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Deque, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
@@ -28,7 +29,7 @@ from .convert import Converted, arrow_type, convert_text
 from .partitions import partition_codes
 from .reader import FileInfo, RawFile, TextBatch, read_batches
 from .rules import NULL_TEXT, KeyTracker, check_rules, join_reasons
-from .writer import PartitionedWriter
+from .writer import PartitionedWriter, Split, split_by_partition
 
 log = logging.getLogger(__name__)
 
@@ -147,9 +148,22 @@ class PythonEngine:
         raw = RawFile(opener, source.uri, contract.dataset)
         quality = contract.quality
         tracker.begin(source.source_id)
+        lineage = _Lineage(
+            job.run_id, job.ingested_at, source.uri, curated_schema(contract), quarantine_schema(contract)
+        )
         try:
-            for prepared in self._prepared(contract, read_batches(raw, contract, info)):
-                bad_rows = self._process_batch(job, source, prepared, data_writer, quarantine_writer, tracker, outcome)
+            batches = read_batches(raw, contract, info)
+            for prepared in self._prepared(contract, batches, None if tracker.active else lineage):
+                routed = prepared.routed
+                if routed is None:
+                    # unique rules judge a row against the rows before it: decided here, in file order
+                    problems = prepared.problems
+                    eligible = (
+                        pa.array(np.ones(prepared.rows, dtype=bool)) if problems is None else pc.is_null(problems)
+                    )
+                    problems = join_reasons([problems, tracker.check(prepared.typed, eligible, source.source_id)])
+                    routed = _route(lineage, contract, prepared, problems)
+                bad_rows = self._write(source, routed, data_writer, quarantine_writer, outcome)
                 if bad_rows and quality.on_violation == "fail_file":
                     raise _FileRejected(
                         f"{bad_rows} row(s) break the contract and quality.on_violation is fail_file"
@@ -184,13 +198,20 @@ class PythonEngine:
         outcome.rows_quarantined = outcome.rows_read
         outcome.rows_written = 0
 
-    def _prepared(self, contract: Contract, batches: Iterator[TextBatch]) -> Iterator[_Prepared]:
-        """Convert batches on worker threads (Arrow kernels release the GIL), yielding them in order."""
+    def _prepared(
+        self, contract: Contract, batches: Iterator[TextBatch], lineage: Optional[_Lineage]
+    ) -> Iterator[_Prepared]:
+        """Convert batches on worker threads (Arrow kernels release the GIL), yielding them in order.
+
+        With ``lineage`` (no ``unique`` rule, so a row's fate depends on its batch alone) the workers
+        also build the curated and quarantine tables and group the curated rows by partition, which
+        leaves only the accounting and the hand-over to the writers to this thread.
+        """
         window: Deque[Future[_Prepared]] = deque()
         with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="lakeport-convert") as pool:
             try:
                 for batch in batches:
-                    window.append(pool.submit(_prepare, contract, batch))
+                    window.append(pool.submit(_prepare, contract, batch, lineage))
                     if len(window) > self.threads:
                         yield window.popleft().result()
                 while window:
@@ -199,91 +220,64 @@ class PythonEngine:
                 for future in window:
                     future.cancel()
 
-    def _process_batch(
-        self,
-        job: EngineJob,
+    @staticmethod
+    def _write(
         source: SourceInput,
-        prepared: _Prepared,
+        routed: _Routed,
         data_writer: PartitionedWriter,
         quarantine_writer: PartitionedWriter,
-        tracker: KeyTracker,
         outcome: FileOutcome,
     ) -> int:
-        batch, typed, problems = prepared.batch, prepared.typed, prepared.problems
-        n = batch.num_rows
-        if tracker.active:
-            eligible = pa.array(np.ones(n, dtype=bool)) if problems is None else pc.is_null(problems)
-            problems = join_reasons([problems, tracker.check(typed, eligible, source.source_id)])
-
-        valid_mask = None if problems is None else pc.is_null(problems)
-        bad_count = 0 if valid_mask is None else n - pc.sum(valid_mask).as_py()
-        outcome.rows_read += n
-        if bad_count:
-            assert problems is not None and valid_mask is not None
+        """Hand a routed batch to the writers and count it; returns how many of its rows are bad."""
+        outcome.rows_read += routed.rows
+        if routed.rejected is not None:
             if outcome.first_problem is None:
-                first = pc.index(valid_mask, False).as_py()
-                outcome.first_problem = f"row {batch.row_numbers[first].as_py()}: {problems[first].as_py()}"
-            self._quarantine(job, source, batch, prepared.text, problems, pc.invert(valid_mask), quarantine_writer)
-            outcome.rows_quarantined += bad_count
-        good = n - bad_count
-        if good:
-            table = self._curated_table(job, source, batch, typed)
-            codes = prepared.codes
-            if bad_count:
-                assert valid_mask is not None
-                table = table.filter(valid_mask)
-                if codes is not None:
-                    codes = codes[valid_mask.to_numpy(zero_copy_only=False)]
-            data_writer.write(source.source_id, table, codes, prepared.keys)
-            outcome.rows_written += good
-        return bad_count
+                outcome.first_problem = routed.first_problem
+            quarantine_writer.write(source.source_id, routed.rejected)
+            outcome.rows_quarantined += routed.bad
+        if routed.curated is not None:
+            data_writer.write_split(source.source_id, routed.curated)
+            outcome.rows_written += routed.rows - routed.bad
+        return routed.bad
 
-    @staticmethod
-    def _curated_table(job: EngineJob, source: SourceInput, batch: TextBatch, typed: Dict[str, pa.Array]) -> pa.Table:
-        n = batch.num_rows
-        columns = [typed[c.name] for c in job.contract.data_columns]
-        columns += [
-            _constant(job.run_id, n, CONSTANT_TEXT),
-            _constant(job.ingested_at, n, pa.timestamp("us")),
-            _constant(source.uri, n, CONSTANT_TEXT),
-            batch.row_numbers,
-        ]
-        return pa.Table.from_arrays(columns, schema=curated_schema(job.contract))
 
-    @staticmethod
-    def _quarantine(
-        job: EngineJob,
-        source: SourceInput,
-        batch: TextBatch,
-        text: Dict[str, pa.Array],
-        problems: pa.Array,
-        bad_mask: pa.Array,
-        writer: PartitionedWriter,
-    ) -> None:
-        n = batch.num_rows
-        columns = [text[c.name] for c in job.contract.columns]
-        columns += [
-            problems,
-            batch.raw if batch.raw is not None else pa.nulls(n, pa.string()),
-            _constant(source.uri, n, CONSTANT_TEXT),
-            batch.row_numbers,
-            _constant(job.ingested_at, n, pa.timestamp("us")),
-        ]
-        table = pa.Table.from_arrays(columns, schema=quarantine_schema(job.contract)).filter(bad_mask)
-        writer.write(source.source_id, table)
+@dataclass(frozen=True)
+class _Lineage:
+    """What every output row of one source says about where it came from."""
+
+    run_id: str
+    ingested_at: datetime
+    source: str
+    curated: pa.Schema
+    quarantine: pa.Schema
+
+
+@dataclass
+class _Routed:
+    """A batch's rows sorted into their destinations."""
+
+    rows: int
+    bad: int
+    first_problem: Optional[str]
+    curated: Optional[Split]
+    rejected: Optional[pa.Table]
 
 
 @dataclass
 class _Prepared:
-    batch: TextBatch
+    """A converted batch, or (``routed`` set) only its rows sorted into their destinations."""
+
+    rows: int
+    batch: Optional[TextBatch]
     typed: Dict[str, pa.Array]
     text: Dict[str, pa.Array]
     problems: Optional[pa.Array]
     codes: Optional[np.ndarray]
     keys: Dict[int, Tuple[str, ...]]
+    routed: Optional[_Routed] = None
 
 
-def _prepare(contract: Contract, batch: TextBatch) -> _Prepared:
+def _prepare(contract: Contract, batch: TextBatch, lineage: Optional[_Lineage] = None) -> _Prepared:
     """Everything about a batch that does not depend on the batches before it."""
     typed, text, conversion = conform(contract, batch)
     types = {c.name: typed[c.name].type for c in contract.columns}
@@ -293,7 +287,64 @@ def _prepare(contract: Contract, batch: TextBatch) -> _Prepared:
     if conversion is not None and later is not None:
         # rules and partitions are only judged on rows whose values all converted
         later = pc.if_else(pc.is_null(conversion), later, NULL_TEXT)
-    return _Prepared(batch, typed, text, join_reasons([conversion, later]), codes, keys)
+    prepared = _Prepared(batch.num_rows, batch, typed, text, join_reasons([conversion, later]), codes, keys)
+    if lineage is not None:
+        # keep only what the writers need, so the text and typed columns can be freed now
+        routed = _route(lineage, contract, prepared, prepared.problems)
+        prepared = _Prepared(batch.num_rows, None, {}, {}, None, None, {}, routed)
+    return prepared
+
+
+def _route(lineage: _Lineage, contract: Contract, prepared: _Prepared, problems: Optional[pa.Array]) -> _Routed:
+    """Valid rows as curated rows grouped by partition; the others with their reasons, as read."""
+    batch = prepared.batch
+    assert batch is not None
+    n = batch.num_rows
+    valid = None if problems is None else pc.is_null(problems)
+    bad = 0 if valid is None else n - pc.sum(valid).as_py()
+    first_problem, rejected, curated = None, None, None
+    if bad:
+        assert problems is not None and valid is not None
+        first = pc.index(valid, False).as_py()
+        first_problem = f"row {batch.row_numbers[first].as_py()}: {problems[first].as_py()}"
+        rejected = _quarantine_table(lineage, contract, batch, prepared.text, problems).filter(pc.invert(valid))
+    if n - bad:
+        table = _curated_table(lineage, contract, batch, prepared.typed)
+        codes = prepared.codes
+        if bad:
+            assert valid is not None
+            table = table.filter(valid)
+            if codes is not None:
+                codes = codes[valid.to_numpy(zero_copy_only=False)]
+        curated = split_by_partition(table, codes, prepared.keys)
+    return _Routed(n, bad, first_problem, curated, rejected)
+
+
+def _curated_table(lineage: _Lineage, contract: Contract, batch: TextBatch, typed: Dict[str, pa.Array]) -> pa.Table:
+    n = batch.num_rows
+    columns = [typed[c.name] for c in contract.data_columns]
+    columns += [
+        _constant(lineage.run_id, n, CONSTANT_TEXT),
+        _constant(lineage.ingested_at, n, pa.timestamp("us")),
+        _constant(lineage.source, n, CONSTANT_TEXT),
+        batch.row_numbers,
+    ]
+    return pa.Table.from_arrays(columns, schema=lineage.curated)
+
+
+def _quarantine_table(
+    lineage: _Lineage, contract: Contract, batch: TextBatch, text: Dict[str, pa.Array], problems: pa.Array
+) -> pa.Table:
+    n = batch.num_rows
+    columns = [text[c.name] for c in contract.columns]
+    columns += [
+        problems,
+        batch.raw if batch.raw is not None else pa.nulls(n, pa.string()),
+        _constant(lineage.source, n, CONSTANT_TEXT),
+        batch.row_numbers,
+        _constant(lineage.ingested_at, n, pa.timestamp("us")),
+    ]
+    return pa.Table.from_arrays(columns, schema=lineage.quarantine)
 
 
 def conform(
