@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, Dict
+from typing import Dict
 
 import pytest
+from typer.testing import CliRunner
 
-from lakeport.ingest import Ingestor, IngestRequest
+from lakeport.cli.main import app
 from lakeport.local import lambdas
 from lakeport.local.pipeline import python_job_entry
 from lakeport.local.provision import provision
@@ -17,22 +18,30 @@ from lakeport.local.provision import provision
 from .flow import Flow
 
 
-def _drop_default_argument(flow: Flow, name: str) -> Dict[str, Any]:
-    """Break the Python-shell job the way a bad deployment would: a default argument goes missing."""
+def _replace_job_arguments(flow: Flow, arguments: Dict[str, str]) -> Dict[str, str]:
+    """Give the Python-shell job other default arguments; returns the ones it had."""
     glue = flow.aws.client("glue")
     job = glue.get_job(JobName=flow.resources.python_job_name)["Job"]
-    arguments = dict(job["DefaultArguments"])
-    arguments.pop(name)
     kept = ("Role", "Command", "ExecutionProperty", "MaxRetries", "Timeout", "MaxCapacity")
     glue.delete_job(JobName=job["Name"])  # the emulator has no UpdateJob
     glue.create_job(Name=job["Name"], DefaultArguments=arguments, **{k: job[k] for k in kept if k in job})
     return dict(job["DefaultArguments"])
 
 
+def _drop_default_argument(flow: Flow, name: str) -> Dict[str, str]:
+    """Break the Python-shell job the way a bad deployment would: a default argument goes missing."""
+    job = flow.aws.client("glue").get_job(JobName=flow.resources.python_job_name)["Job"]
+    return _replace_job_arguments(flow, {k: v for k, v in job["DefaultArguments"].items() if k != name})
+
+
+def _restore_job(flow: Flow, arguments: Dict[str, str]) -> None:
+    _replace_job_arguments(flow, arguments)
+
+
 def test_a_terminal_job_failure_is_caught_recorded_in_both_ledgers_and_alerted(flow: Flow) -> None:
     inbox = flow.alerts_inbox()
     flow.apply_example("orders")
-    _drop_default_argument(flow, "--curated_bucket")
+    arguments = _drop_default_argument(flow, "--curated_bucket")
     obj = flow.put_example("sales/orders/orders-2024-01-02.csv")
 
     flow.wait()
@@ -57,12 +66,19 @@ def test_a_terminal_job_failure_is_caught_recorded_in_both_ledgers_and_alerted(f
     assert "the job lacks the argument(s) --curated_bucket" in text
     assert obj.uri in text and execution["executionArn"] in text
     assert "lakeport runs sales.orders" in text
-    assert f"replay: lakeport ingest sales.orders {obj.uri}" in text
+    assert f"replay: lakeport replay sales.orders --run {run.run_id}" in text
+    assert f"or: lakeport ingest sales.orders {obj.uri}" in text
     assert "files marked FAILED: 1" in text
 
-    # the replay the alert proposes ingests the FAILED file (no --force needed)
-    replay = Ingestor(flow.aws, flow.resources).run(IngestRequest(dataset="sales.orders", objects=[obj]))
-    assert replay.state == "SUCCEEDED" and replay.totals()["rows_written"] == 7
+    # once the job is whole again, the replay the alert proposes ingests the FAILED file
+    _restore_job(flow, arguments)
+    result = CliRunner().invoke(
+        app, ["--endpoint-url", flow.stack.endpoint_url, "replay", "sales.orders", "--run", run.run_id]
+    )
+    assert result.exit_code == 0, result.output
+    record = flow.file_record(obj)
+    assert record is not None and (record.state, record.run_id, record.rows_written) == ("SUCCEEDED", run.run_id, 7)
+    assert flow.query("SELECT count(*) AS n FROM sales.orders")[0]["n"] == 7
 
 
 def test_the_same_event_delivered_five_times_starts_one_execution_and_ingests_once(flow: Flow) -> None:

@@ -57,7 +57,8 @@ def test_the_alert_carries_the_jobs_own_error_message_and_where_to_look() -> Non
     assert "error      InputFileError: dataset sales.orders: s3://raw/a.csv: the header has 3 columns" in text
     assert "/aws-glue/python-jobs/* (log stream jr_42)" in text
     assert "lakeport runs sales.orders" in text
-    assert "replay: lakeport ingest sales.orders s3://raw/sales/orders/a.csv" in text
+    assert "replay: lakeport replay sales.orders --run 20240601T120005Z-0123456789abcdef" in text
+    assert "or: lakeport ingest sales.orders s3://raw/sales/orders/a.csv" in text
     assert "files marked FAILED: 1" in text
 
 

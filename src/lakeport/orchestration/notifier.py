@@ -2,10 +2,11 @@
 
 Input (from the ASL): ``{dataset, run_id, manifest, error: {Error, Cause}, execution_arn}``.
 
-It records the failure where people and lakeport look — the run FAILED in the runs table with the
+It records the failure where people and lakeport look: the run FAILED in the runs table with the
 error, and each object of the run's manifest that this run still holds marked FAILED in the files
-table (FAILED objects are claimable again, so ``lakeport ingest`` replays them without ``--force``)
-— and returns ``{"subject", "message"}``, which the next state publishes to the alerts topic.
+table (FAILED objects are claimable again, so ``lakeport replay <dataset> --run <run id>`` or
+``lakeport ingest`` takes them without ``--force``). It returns ``{"subject", "message"}``, which the
+next state publishes to the alerts topic.
 
 An object the run had already *committed* (``commit_run``: its rows may be visible) is not marked
 FAILED: only a retry of the same run id may finish it, and the alert says how.
@@ -249,8 +250,9 @@ def message(failed: FailedRun, diagnosis: Diagnosis, recorded: Recorded, resourc
         lines += [
             f"  the run passed its commit point: rows of {len(recorded.committed)} file(s) may already be visible,",
             "  and only the same run id can finish it (the files stay claimed by it, not FAILED). Once the cause",
-            "  is gone, run the job again with the run's own arguments:",
-            f"  aws glue start-job-run --job-name {resources.python_job_name} --arguments '{arguments}'",
+            "  is gone, run it again under its own id:",
+            f"  finish: lakeport replay {failed.dataset} --run {failed.run_id}",
+            f"      or: aws glue start-job-run --job-name {resources.python_job_name} --arguments '{arguments}'",
         ]
         return "\n".join(lines)
     if diagnosis.transient:
@@ -260,10 +262,13 @@ def message(failed: FailedRun, diagnosis: Diagnosis, recorded: Recorded, resourc
         )
     else:
         lines.append("  fix the cause (the contract, the file, or the configuration named in the error), then replay")
-    replay = " ".join(o.uri for o in recorded.objects[:3]) if recorded.objects else "<s3 uri>"
+    uris = " ".join(o.uri for o in recorded.objects[:3]) if recorded.objects else "<s3 uri>"
     more = " ..." if len(recorded.objects) > 3 else ""
-    lines.append(f"  replay: lakeport ingest {failed.dataset} {replay}{more}")
-    lines.append("          (FAILED files are picked up again without --force; done files are skipped)")
+    lines += [
+        f"  replay: lakeport replay {failed.dataset} --run {failed.run_id}   (the same files, the same run id)",
+        f"      or: lakeport ingest {failed.dataset} {uris}{more}",
+        "          (FAILED files are picked up again without --force; done files are skipped)",
+    ]
     return "\n".join(lines)
 
 
