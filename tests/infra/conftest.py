@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from iac import TERRAFORM_DIR, find_plugin_dir, load_terraform, run, tool
+from iac import INSTALL_TERRAFORM, copy_terraform, init_failure, load_terraform, terraform_init, tool
 
 
 @pytest.fixture(scope="session")
 def terraform_bin() -> str:
     found = shutil.which("terraform")
     if not found:
-        pytest.fail("terraform is not installed: the infrastructure checks need it on PATH")
+        pytest.fail(f"terraform is not installed: {INSTALL_TERRAFORM}")
     return found
 
 
@@ -50,21 +50,10 @@ def terraform_config() -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="session")
 def terraform_workdir(terraform_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A copy of terraform/ after 'terraform init -backend=false' (the repository stays clean)."""
-    workdir = tmp_path_factory.mktemp("terraform") / "terraform"
-    shutil.copytree(
-        TERRAFORM_DIR,
-        workdir,
-        ignore=shutil.ignore_patterns(
-            ".terraform", ".terraform.lock.hcl", "terraform.tfstate*", "backend.tf", "tfplan"
-        ),
-    )
-    command = [terraform_bin, "init", "-backend=false", "-input=false", "-no-color"]
-    plugin_dir = find_plugin_dir()
-    if plugin_dir is not None:
-        command.append(f"-plugin-dir={plugin_dir}")
-    result = run(command, cwd=workdir, env={"TF_IN_AUTOMATION": "1"})
+    workdir = copy_terraform(tmp_path_factory.mktemp("terraform") / "terraform")
+    result = terraform_init(terraform_bin, workdir)
     if result.returncode != 0:
-        pytest.fail(f"terraform init failed:\n{result.stdout}\n{result.stderr}")
+        pytest.fail(init_failure(result))
     try:
         yield workdir
     finally:

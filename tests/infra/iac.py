@@ -40,6 +40,18 @@ def tool(name: str) -> Optional[str]:
     return shutil.which(name)
 
 
+INSTALL_TERRAFORM = (
+    "install terraform >= 1.5 (a single binary from releases.hashicorp.com/terraform) and put it on PATH"
+)
+INSTALL_PROVIDER = (
+    "install the hashicorp/aws provider (>= 5.0) into a local plugin directory laid out as"
+    " registry.terraform.io/hashicorp/aws/<version>/linux_amd64/terraform-provider-aws_v<version>_x5"
+    " and set TF_PLUGIN_DIR to the directory that holds registry.terraform.io/ (or give terraform"
+    " access to the registry)"
+)
+_COPY_IGNORED = (".terraform", ".terraform.lock.hcl", "terraform.tfstate*", "backend.tf", "tfplan")
+
+
 def find_plugin_dir(max_depth: int = 4) -> Optional[Path]:
     """A local provider directory holding hashicorp/aws, for ``terraform init -plugin-dir``.
 
@@ -71,6 +83,26 @@ def find_plugin_dir(max_depth: int = 4) -> Optional[Path]:
                 following.append(Path(entry.path))
         level = following
     return None
+
+
+def copy_terraform(target: Path, source: Path = TERRAFORM_DIR) -> Path:
+    """A copy of terraform/ without local state, lock file, backend or plan (the repository stays clean)."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(*_COPY_IGNORED))
+    return target
+
+
+def terraform_init(terraform_bin: str, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """``terraform init -backend=false`` in ``workdir``, with the local plugin directory when there is one."""
+    command = [terraform_bin, "init", "-backend=false", "-input=false", "-no-color"]
+    plugin_dir = find_plugin_dir()
+    if plugin_dir is not None:
+        command.append(f"-plugin-dir={plugin_dir}")
+    return run(command, cwd=workdir, env={"TF_IN_AUTOMATION": "1"})
+
+
+def init_failure(result: subprocess.CompletedProcess[str]) -> str:
+    """What to say when ``terraform init`` failed."""
+    return f"terraform init failed; {INSTALL_PROVIDER}.\n{result.stdout}\n{result.stderr}"
 
 
 # --- Terraform HCL ---------------------------------------------------------------------------

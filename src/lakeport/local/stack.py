@@ -13,15 +13,22 @@ inside is plugged in from outside::
         stack.wait_idle()
 
 The state machine that runs is the real one, rendered from the packaged ASL file.
+
+``LocalStack(resources, emulator=..., attach=True)`` provisions nothing: it attaches the runner and
+the queue poller to resources that already exist in the emulator (created by ``terraform apply``
+with the endpoints pointed at it), found by the names in ``resources``.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Union
 
+from botocore.exceptions import ClientError
+
 from lakeport.aws import AwsContext
-from lakeport.errors import LakeportError
+from lakeport.errors import ConfigurationError, LakeportError
 from lakeport.local import lambdas
 from lakeport.local.emulator import LOCAL_CREDENTIALS, EmbeddedAws
 from lakeport.local.glue_runner import GlueRunner, JobEntry
@@ -39,6 +46,15 @@ class StackNotIdleError(LakeportError):
     """:meth:`LocalStack.wait_idle` ran out of time; the message says what was still busy."""
 
 
+@dataclass(frozen=True)
+class IngestFeed:
+    """The ingest queue and the dispatcher function the queue poller connects."""
+
+    queue_url: str
+    queue_arn: str
+    dispatcher_function_arn: str
+
+
 class LocalStack:
     """Start/stop the local deployment; register the job entries and the Lambda handlers."""
 
@@ -53,8 +69,11 @@ class LocalStack:
         batch_size: int = 100,
         batching_window_seconds: float = 0.5,
         glue_workers: int = 4,
+        attach: bool = False,
     ) -> None:
         self.resources = resources or Resources.for_deployment()
+        # True: the resources exist already (terraform apply against the emulator); find, do not create.
+        self.attach = attach
         self._own_emulator = emulator is None
         self.emulator = emulator or EmbeddedAws(port=port, region=self.resources.region)
         self.max_concurrent_runs = max_concurrent_runs
@@ -63,6 +82,7 @@ class LocalStack:
         self.batching_window_seconds = batching_window_seconds
         self.glue = GlueRunner(self.resources.account_id, self.resources.region, workers=glue_workers)
         self.provisioned: Optional[Provisioned] = None
+        self.feed: Optional[IngestFeed] = None
         self._aws: Optional[AwsContext] = None
         self._poller: Optional[SqsPoller] = None
         self._registered_functions: List[str] = []
@@ -71,9 +91,7 @@ class LocalStack:
     # -- plug points -------------------------------------------------------------------------
 
     def _job_name(self, job: str) -> str:
-        return {"python": self.resources.python_job_name, "spark": self.resources.spark_job_name}.get(
-            job, job
-        )
+        return {"python": self.resources.python_job_name, "spark": self.resources.spark_job_name}.get(job, job)
 
     def register_job(self, job: str, entry: Union[JobEntry, str]) -> None:
         """Run ``entry`` for the Glue job ``job``: ``"python"``, ``"spark"`` or a full job name."""
@@ -106,32 +124,68 @@ class LocalStack:
         return self.emulator.endpoint_url
 
     def start(self) -> LocalStack:
-        """Start the emulator (unless one was given), provision, start the runner and the poller."""
+        """Start the emulator (unless one was given), provision (or attach), start the runner and the poller."""
         if self._running:
             return self
         if self.emulator.port is None:
             self.emulator.start()
         self._aws = self.emulator.context()
-        self.provisioned = provision(
-            self._aws,
-            self.resources,
-            max_concurrent_runs=self.max_concurrent_runs,
-            visibility_timeout_seconds=self.visibility_timeout_seconds,
-        )
+        if self.attach:
+            self.feed = self._attach(self._aws)
+        else:
+            self.provisioned = provision(
+                self._aws,
+                self.resources,
+                max_concurrent_runs=self.max_concurrent_runs,
+                visibility_timeout_seconds=self.visibility_timeout_seconds,
+            )
+            self.feed = IngestFeed(
+                queue_url=self.provisioned.ingest_queue_url,
+                queue_arn=self.provisioned.ingest_queue_arn,
+                dispatcher_function_arn=self.provisioned.dispatcher_function_arn,
+            )
         self.glue.start()
-        dispatcher = self.resources.dispatcher_function_name()
+        dispatcher = lambdas.function_name_of(self.feed.dispatcher_function_arn)
         self._poller = SqsPoller(
             self._aws.client("sqs"),
-            self.provisioned.ingest_queue_url,
-            self.provisioned.ingest_queue_arn,
+            self.feed.queue_url,
+            self.feed.queue_arn,
             self.resources.region,
-            self.provisioned.dispatcher_function_arn,
+            self.feed.dispatcher_function_arn,
             lambda: lambdas.registered_lambda(dispatcher),
             batch_size=self.batch_size,
             batching_window_seconds=self.batching_window_seconds,
         ).start()
         self._running = True
         return self
+
+    def _attach(self, aws: AwsContext) -> IngestFeed:
+        """Find the ingest queue and the dispatcher function by name; take over the queue's mappings.
+
+        The emulator would deliver the queue's messages to the dispatcher itself, synchronously inside
+        each SendMessage, one message per call and ignoring ``batchItemFailures``. The poller plays the
+        event source mapping instead (as in a provisioned stack, which has none), so the mappings of
+        the ingest queue are disabled.
+        """
+        sqs, functions = aws.client("sqs"), aws.client("lambda")
+        queue, function = self.resources.ingest_queue_name, self.resources.dispatcher_function_name()
+        try:
+            queue_url = str(sqs.get_queue_url(QueueName=queue)["QueueUrl"])
+            queue_arn = str(
+                sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            )
+            function_arn = str(functions.get_function(FunctionName=function)["Configuration"]["FunctionArn"])
+        except ClientError as exc:
+            raise ConfigurationError(
+                f"cannot attach to deployment {self.resources.name_prefix} on {self.endpoint_url}: the ingest queue"
+                f" {queue} or the dispatcher function {function} is missing ({exc})",
+                hint="apply terraform/ against the emulator first, or start the stack without attach to provision it",
+            ) from None
+        mappings = functions.list_event_source_mappings(EventSourceArn=queue_arn)["EventSourceMappings"]
+        for mapping in mappings:
+            if mapping.get("State") != "Disabled":
+                functions.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+        return IngestFeed(queue_url=queue_url, queue_arn=queue_arn, dispatcher_function_arn=function_arn)
 
     def stop(self) -> None:
         """Stop the poller and the runner, forget the handlers, stop the emulator if it is ours."""
@@ -171,9 +225,9 @@ class LocalStack:
         busy: List[str] = []
         if self._poller is not None and self._poller.busy():
             busy.append("the dispatcher is handling a batch")
-        assert self.provisioned is not None
+        assert self.feed is not None
         counts = self.aws.client("sqs").get_queue_attributes(
-            QueueUrl=self.provisioned.ingest_queue_url,
+            QueueUrl=self.feed.queue_url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]
         visible = int(counts.get("ApproximateNumberOfMessages", 0))
@@ -218,4 +272,4 @@ class LocalStack:
             time.sleep(poll_seconds)
 
 
-__all__ = ["LocalStack", "StackNotIdleError"]
+__all__ = ["IngestFeed", "LocalStack", "StackNotIdleError"]
