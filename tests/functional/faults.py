@@ -116,9 +116,5 @@ def visible_rows(lake: Any, dataset: str) -> List[Row]:
     return sorted((r["id"], str(r["day"]), r["value"]) for r in lake.read_curated(dataset))
 
 
-def rows_of_run(lake: Any, dataset: str, run_id: str) -> int:
-    return sum(1 for r in lake.read_curated(dataset) if r["lakeport_run_id"] == run_id)
-
-
 def ledger(lake: Any) -> FileLedger:
     return FileLedger(lake.aws.client("dynamodb"), lake.resources.files_table)
