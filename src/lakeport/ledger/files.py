@@ -362,9 +362,7 @@ class FileLedger:
             action="marking the commit of",
         )
 
-    def renew(
-        self, obj: SourceObject, run_id: str, lease_seconds: int, now: Optional[datetime] = None
-    ) -> int:
+    def renew(self, obj: SourceObject, run_id: str, lease_seconds: int, now: Optional[datetime] = None) -> int:
         """Extend this run's claim on ``obj``; returns the new expiry (epoch seconds)."""
         expires = epoch(now) + int(lease_seconds)
         self._conditional_update(

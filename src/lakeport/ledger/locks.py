@@ -48,9 +48,7 @@ class DatasetLock:
         self._ddb = dynamodb_client
         self.table_name = datasets_table
 
-    def acquire(
-        self, dataset: str, owner: str, lease_seconds: int, now: Optional[datetime] = None
-    ) -> LockLease:
+    def acquire(self, dataset: str, owner: str, lease_seconds: int, now: Optional[datetime] = None) -> LockLease:
         """Take the lock for ``owner`` (free, expired, or already ``owner``'s).
 
         Raises :class:`DatasetBusyError` (transient) naming the holder and its expiry otherwise, and
@@ -103,9 +101,7 @@ class DatasetLock:
         """The run whose commit on ``dataset`` began and has not finished, if any."""
         return self._read(dataset).get("commit_run")
 
-    def renew(
-        self, dataset: str, owner: str, lease_seconds: int, now: Optional[datetime] = None
-    ) -> LockLease:
+    def renew(self, dataset: str, owner: str, lease_seconds: int, now: Optional[datetime] = None) -> LockLease:
         """Extend ``owner``'s lock. Raises :class:`DatasetBusyError` if another run holds it now."""
         expires = epoch(now) + int(lease_seconds)
         self._update(
@@ -183,9 +179,7 @@ class DatasetLock:
 
     def _read(self, dataset: str) -> Dict[str, Any]:
         try:
-            response = self._ddb.get_item(
-                TableName=self.table_name, Key=_head_key(dataset), ConsistentRead=True
-            )
+            response = self._ddb.get_item(TableName=self.table_name, Key=_head_key(dataset), ConsistentRead=True)
         except ClientError as exc:
             raise translate(exc, f"reading the lock of dataset {dataset}") from exc
         return from_item(response.get("Item"))
