@@ -27,7 +27,7 @@ from ..model import QUARANTINED, EngineJob, EngineResult, FileOutcome, SourceInp
 from ..sources import opener_for
 from .convert import Converted, arrow_type, convert_text
 from .partitions import partition_codes
-from .reader import FileInfo, RawFile, TextBatch, read_batches
+from .reader import FileInfo, RawFile, TextBatch, decode_text, read_batches
 from .rules import NULL_TEXT, KeyTracker, check_rules, join_reasons
 from .writer import PartitionedWriter, Split, split_by_partition
 
@@ -152,7 +152,7 @@ class PythonEngine:
             job.run_id, job.ingested_at, source.uri, curated_schema(contract), quarantine_schema(contract)
         )
         try:
-            batches = read_batches(raw, contract, info)
+            batches = read_batches(raw, contract, info, decode=False)
             for prepared in self._prepared(contract, batches, None if tracker.active else lineage):
                 routed = prepared.routed
                 if routed is None:
@@ -279,6 +279,7 @@ class _Prepared:
 
 def _prepare(contract: Contract, batch: TextBatch, lineage: Optional[_Lineage] = None) -> _Prepared:
     """Everything about a batch that does not depend on the batches before it."""
+    batch = decode_text(batch, contract)
     typed, text, conversion = conform(contract, batch)
     types = {c.name: typed[c.name].type for c in contract.columns}
     rule_reasons = check_rules(contract, typed, text, types)

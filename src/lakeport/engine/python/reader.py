@@ -46,6 +46,8 @@ class TextBatch:
     row_numbers: pa.Array
     errors: Optional[pa.Array] = None
     raw: Optional[pa.Array] = None
+    encoded: bool = False
+    """The CSV columns still hold the bytes as read; :func:`decode_text` makes them text."""
 
     @property
     def num_rows(self) -> int:
@@ -132,8 +134,13 @@ class RawFile:
         return _LimitedStream(stream, limit, self.uri)
 
 
-def read_batches(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[TextBatch]:
-    """Dispatch on the contract's format; translate low-level failures into a clear file error."""
+def read_batches(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = True) -> Iterator[TextBatch]:
+    """Dispatch on the contract's format; translate low-level failures into a clear file error.
+
+    With ``decode=False`` CSV batches come ``encoded``: the caller runs :func:`decode_text` on them,
+    possibly on another thread (the python engine does it on its conversion workers, which leaves
+    the reading thread free to parse the next block).
+    """
     fmt = contract.source.format
     options = contract.source.options
     try:
@@ -142,7 +149,7 @@ def read_batches(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[T
             return
         info.compression = raw.detect_compression(options.compression)
         if fmt == "csv":
-            yield from _read_csv(raw, contract, info)
+            yield from _read_csv(raw, contract, info, decode)
         else:
             yield from _read_jsonl(raw, contract, info)
     except _TooLarge:
@@ -205,7 +212,7 @@ def _dedupe(names: Sequence[str]) -> Tuple[List[str], List[str]]:
     return out, duplicates
 
 
-def _read_csv(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[TextBatch]:
+def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = True) -> Iterator[TextBatch]:
     options = contract.source.options
     wanted = {c.source_name: c.name for c in contract.columns}
     if options.header:
@@ -276,7 +283,12 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[Text
         next_row = 1
         for batch in reader:
             if batch.num_rows:
-                yield _text_batch({wanted[n]: batch.column(n) for n in present}, next_row, batch.num_rows, contract)
+                encoded = TextBatch(
+                    columns={wanted[n]: batch.column(n) for n in present},
+                    row_numbers=_row_numbers(next_row, batch.num_rows),
+                    encoded=True,
+                )
+                yield decode_text(encoded, contract) if decode else encoded
                 next_row += batch.num_rows
             if invalid:
                 yield _unparseable_batch(invalid, contract)
@@ -305,11 +317,15 @@ def _unparseable_batch(entries: List[str], contract: Contract) -> TextBatch:
     )
 
 
-def _text_batch(binary: Dict[str, pa.Array], first_row: int, n: int, contract: Contract) -> TextBatch:
-    """Validate the bytes as UTF-8 per value; bad values become a row error instead of a crash."""
+def decode_text(batch: TextBatch, contract: Contract) -> TextBatch:
+    """Validate the bytes of an ``encoded`` batch as UTF-8 per value; bad values become a row error
+    instead of a crash. Columns the file lacks come back as nulls."""
+    if not batch.encoded:
+        return batch
+    n = batch.num_rows
     columns: Dict[str, pa.Array] = {}
-    errors: Optional[pa.Array] = None
-    for name, values in binary.items():
+    errors: Optional[pa.Array] = batch.errors
+    for name, values in batch.columns.items():
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
         try:
@@ -330,8 +346,7 @@ def _text_batch(binary: Dict[str, pa.Array], first_row: int, n: int, contract: C
     for column in contract.columns:
         if column.name not in columns:
             columns[column.name] = pa.nulls(n, pa.string())
-    rows = _row_numbers(first_row, n)
-    return TextBatch(columns=columns, row_numbers=rows, errors=errors)
+    return TextBatch(columns=columns, row_numbers=batch.row_numbers, errors=errors, raw=batch.raw)
 
 
 # -- JSON Lines -------------------------------------------------------------------------------------
