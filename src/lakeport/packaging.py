@@ -157,6 +157,11 @@ def build_lambda_zip(wheel: Path, out: Path, requirements: Sequence[str]) -> Pat
         shutil.rmtree(site / "bin", ignore_errors=True)
         for marker in site.glob("*.dist-info/direct_url.json"):
             _forget_installed_file(marker)
+        # RECORD still lists the removed scripts, with hashes that depend on the interpreter's path:
+        # drop those lines so the zip is the same whichever Python built it.
+        for record in site.glob("*.dist-info/RECORD"):
+            lines = record.read_text(encoding="utf-8").splitlines(keepends=True)
+            record.write_text("".join(line for line in lines if not line.startswith("../../bin/")), encoding="utf-8")
         return write_zip(site, out / LAMBDA_ZIP_NAME)
 
 

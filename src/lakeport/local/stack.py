@@ -6,9 +6,8 @@ poller that plays the Lambda event source mapping of the ingest queue (:mod:`.sq
 inside is plugged in from outside::
 
     with LocalStack() as stack:
-        stack.register_job("python", "lakeport.jobs.glue_python_shell:main")
-        stack.set_dispatcher(dispatcher.handler)     # handler(event, context) -> batchItemFailures
-        stack.set_notifier(notifier.handler)         # handler(event, context) -> {"subject", "message"}
+        lakeport.local.pipeline.wire(stack)  # the real dispatcher, notifier and Glue job entries
+        # (or plug your own: stack.set_dispatcher(h), stack.set_notifier(h), stack.register_job(name, entry))
         ...                                          # put files into stack.resources.raw_bucket
         stack.wait_idle()
 
