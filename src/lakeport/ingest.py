@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .aws import AwsContext, translate
@@ -52,6 +52,7 @@ from .ledger.runs import RunLedger, RunRecord, new_run_id
 from .metrics import publish_run_metrics
 from .registry import ContractRegistry
 from .resources import Resources
+from .vacuum import DEFAULT_RETENTION, vacuum, write_tombstone
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,7 @@ class Ingestor:
         lock_lease_seconds: int = DEFAULT_LOCK_LEASE,
         claim_lease_seconds: int = DEFAULT_CLAIM_LEASE,
         publish_metrics: bool = True,
+        generation_retention: timedelta = DEFAULT_RETENTION,
         filesystem: Any = None,
     ) -> None:
         self.aws = aws
@@ -130,6 +132,7 @@ class Ingestor:
         self.lock_lease_seconds = lock_lease_seconds
         self.claim_lease_seconds = claim_lease_seconds
         self.publish_metrics = publish_metrics
+        self.generation_retention = generation_retention
         ddb = aws.client("dynamodb")
         self.registry = ContractRegistry(ddb, resources.datasets_table)
         self.files = FileLedger(ddb, resources.files_table)
@@ -307,7 +310,37 @@ class Ingestor:
                 {(run_id,): layout.quarantine_run_location(run_id)},
             )
         summary.partitions = [layout.partition_path(k).rstrip("/") or "(table)" for k in sorted(plan.locations)]
+        self._clean_up_generations(contract, layout, run_id, live, plan.locations)
         return result
+
+    def _clean_up_generations(
+        self, contract: Contract, layout: TableLayout, run_id: str, live: Dict[Any, str], switched: Dict[Any, str]
+    ) -> None:
+        """Tombstone the generations this run replaced; delete the touched partitions' expired ones.
+
+        Best effort after the commit point: a failure here costs storage, never data.
+        """
+        replaced = [live[k] for k, loc in switched.items() if k in live and live[k] != loc]
+        try:
+            s3 = self.aws.client("s3")
+            write_tombstone(s3, self.resources.artifacts_bucket, contract.dataset, run_id, replaced, self.clock())
+            roots = [layout.table_location + layout.partition_path(k) for k in sorted(switched)]
+            now_live = {**live, **switched}.values()
+            result = vacuum(
+                self.filesystem,
+                s3,
+                self.resources.artifacts_bucket,
+                layout,
+                contract.dataset,
+                now_live,
+                now=self.clock(),
+                retention=self.generation_retention,
+                roots=roots,
+            )
+            if result.generations_deleted:
+                log.info("%s: deleted %d expired generation(s)", contract.dataset, len(result.generations_deleted))
+        except Exception as exc:  # storage only: never fail a committed run for it
+            log.warning("%s run %s: generation clean-up skipped: %s", contract.dataset, run_id, exc)
 
     def _live(self, contract: Contract, layout: TableLayout) -> Dict[Any, str]:
         if contract.partition_by:

@@ -190,3 +190,43 @@ def query(
     s = state(ctx)
     result = guard(lambda: query_engine(s, engine).execute(sql))
     print_arrow(result, output)
+
+
+def vacuum(
+    ctx: typer.Context,
+    dataset: str = typer.Argument(..., help="the dataset, e.g. sales.orders"),
+    retention_hours: float = typer.Option(24.0, help="keep generations replaced or written less than this ago"),
+) -> None:
+    """Delete curated generations no query can be reading any more (runs do this for what they touch)."""
+    from datetime import timedelta
+
+    from ..catalog import Catalog
+    from ..engine.layout import TableLayout
+    from ..vacuum import vacuum as vacuum_dataset
+
+    s = state(ctx)
+    resources = s.resources
+    contract = guard(lambda: ContractRegistry(s.aws.client("dynamodb"), resources.datasets_table).get(dataset))
+    catalog = Catalog(s.aws.client("glue"))
+    if contract.partition_by:
+        live = list(guard(lambda: catalog.get_partitions(contract.database, contract.table)).values())
+    else:
+        live = [guard(lambda: catalog.table_location(contract.database, contract.table))]
+    layout = TableLayout.for_contract(
+        contract, f"s3://{resources.curated_bucket}", f"s3://{resources.quarantine_bucket}"
+    )
+    result = guard(
+        lambda: vacuum_dataset(
+            s.aws.s3_filesystem(),
+            s.aws.client("s3"),
+            resources.artifacts_bucket,
+            layout,
+            contract.dataset,
+            live,
+            retention=timedelta(hours=retention_hours),
+        )
+    )
+    console.print(
+        f"{dataset}: deleted {len(result.generations_deleted)} generation(s) ({result.files_deleted} file(s));"
+        f" kept {result.kept_recent} recent; {len(live)} live"
+    )
