@@ -154,7 +154,7 @@ class Workload:
     )
     quarantine_days: int = _spec("days quarantined rows are kept (terraform quarantine_expiration_days)", int)
     keep_superseded_days: Optional[int] = _spec(
-        "days a superseded curated generation is kept; null = forever (nothing deletes them yet)", int, 0, True
+        "days a superseded curated generation is kept (lakeport deletes them after 24 h); null = forever", int, 0, True
     )
     python_mb_per_second: float = _spec("Python-shell engine throughput in MB of raw input per second", float, 0.001)
     run_overhead_seconds: float = _spec("fixed seconds per Python-shell run (wheel install, contract, catalog)")
@@ -263,7 +263,7 @@ DEFAULT_WORKLOAD = Workload(
     raw_ia_days=30,
     raw_glacier_days=90,
     quarantine_days=180,
-    keep_superseded_days=None,
+    keep_superseded_days=1,
     python_mb_per_second=5,
     run_overhead_seconds=45,
     spark_threshold_mb=5120,

@@ -78,12 +78,14 @@ def test_runs_at_or_above_the_threshold_use_spark() -> None:
 def test_append_keeps_superseded_generations_until_deleted() -> None:
     once_a_day = replace(DEFAULT_WORKLOAD, files_per_run=DEFAULT_WORKLOAD.files_per_day / DEFAULT_WORKLOAD.datasets)
     assert usd(once_a_day, "S3", "superseded") == 0
-    forever = usd(DEFAULT_WORKLOAD, "S3", "superseded")
+    forever = usd(replace(DEFAULT_WORKLOAD, keep_superseded_days=None), "S3", "superseded")
     a_week = usd(replace(DEFAULT_WORKLOAD, keep_superseded_days=7), "S3", "superseded")
+    a_day = usd(DEFAULT_WORKLOAD, "S3", "superseded")  # what lakeport keeps (24 h)
     live = usd(DEFAULT_WORKLOAD, "S3", "curated, live")
     runs_per_partition = DEFAULT_WORKLOAD.runs_per_dataset_day
     assert forever == pytest.approx(live * (runs_per_partition - 1) / 2)
     assert a_week == pytest.approx(forever * 7 / DEFAULT_WORKLOAD.history_days)
+    assert a_day == pytest.approx(a_week / 7)
 
 
 def test_batching_more_files_per_run_costs_less() -> None:

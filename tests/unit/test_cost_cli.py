@@ -72,6 +72,7 @@ def test_the_what_if_totals_in_the_write_up_are_current() -> None:
         {"files_per_run": 100},
         {"private_network": False, "site_to_site_vpn": False},
         {"keep_superseded_days": 7},
+        {"keep_superseded_days": None},
         {"queries_per_day": 0},
     ]
     for changes in what_ifs:
