@@ -8,7 +8,7 @@ expressions; the typed values and the reasons must be identical.
 from __future__ import annotations
 
 import math
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,7 +17,7 @@ import pytest
 from lakeport.contract import Column
 from lakeport.engine.python.convert import convert_text
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::DeprecationWarning:pyspark")]
 
 # fmt: off
 BLANKS = ["\t", "\n", "\x0b", "\x0c", "\r", "\x1c", "\x1f", " ", "\x85", "\xa0", "\u1680", "\u2000", "\u200a",
@@ -146,31 +146,34 @@ def _float_text(value: Any) -> Optional[str]:
     return repr(float(value))
 
 
-def _spark(spark: Any, values: Sequence[Optional[str]], column: Column) -> List[Tuple[Optional[str], Optional[str]]]:
+def _spark_frame(spark: Any, case: int, values: Sequence[Optional[str]], column: Column) -> Any:
+    """(case, i, value as text, reason) for each value, converted by the Spark engine's expressions."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
     from lakeport.engine.spark.convert import convert
 
-    frame = spark.createDataFrame([(i, v) for i, v in enumerate(values)], "i int, t string")
+    frame = spark.createDataFrame([(case, i, v) for i, v in enumerate(values)], "case int, i int, t string")
     result = convert(F.col("t"), column)
     value = result.value
-    ctype = column.column_type
-    if ctype.kind == "timestamp":
+    kind = column.column_type.kind
+    if kind == "timestamp":
         shown = F.unix_micros(value.cast(T.TimestampType())).cast("string")
-    elif ctype.kind == "date":
+    elif kind == "date":
         shown = F.datediff(value, F.lit("1970-01-01").cast("date")).cast("string")
     else:
-        shown = value.cast("string") if ctype.kind not in ("float", "double") else value
+        shown = value.cast("string")  # floats: Java's shortest text that reads back to the same value
     reason = result.reason if result.reason is not None else F.lit(None).cast("string")
-    rows = frame.select("i", shown.alias("v"), reason.alias("r")).orderBy("i").collect()
-    out = []
-    for row in rows:
-        v = row["v"]
-        if ctype.kind in ("float", "double"):
-            v = None if v is None else _float_text(float(v) if ctype.kind == "double" else _as_float32(v))
-        out.append((v, row["r"]))
-    return out
+    return frame.select("case", "i", shown.alias("v"), reason.alias("r"))
+
+
+def _from_spark(row: Any, column: Column) -> Tuple[Optional[str], Optional[str]]:
+    kind = column.column_type.kind
+    value = row["v"]
+    if kind in ("float", "double") and value is not None:
+        number = float(value)
+        value = _float_text(number if kind == "double" else _as_float32(number))
+    return value, row["r"]
 
 
 def _as_float32(value: float) -> float:
@@ -209,11 +212,32 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("type_", "fmt", "values"), CASES, ids=[f"{t}-{f or 'iso'}" for t, f, _ in CASES])
-def test_spark_converts_like_the_python_engine(spark: Any, type_: str, fmt: Optional[str], values: List[str]) -> None:
-    column = Column(name="c", type=type_, format=fmt)
-    corpus = list(dict.fromkeys([*values, None]))
-    expected = _python(corpus, column)
-    actual = _spark(spark, corpus, column)
+def _corpus(values: List[Optional[str]]) -> List[Optional[str]]:
+    return list(dict.fromkeys([*values, None]))
+
+
+@pytest.fixture(scope="module")
+def spark_conversions(spark: Any) -> Dict[int, List[Tuple[Optional[str], Optional[str]]]]:
+    """Every case converted by Spark in one job (a job per case would take minutes)."""
+    frames = [
+        _spark_frame(spark, case, _corpus(values), Column(name="c", type=type_, format=fmt))
+        for case, (type_, fmt, values) in enumerate(CASES)
+    ]
+    union = frames[0]
+    for frame in frames[1:]:
+        union = union.unionAll(frame)
+    out: Dict[int, List[Tuple[Optional[str], Optional[str]]]] = {}
+    for row in sorted(union.collect(), key=lambda r: (r["case"], r["i"])):
+        type_, fmt, _ = CASES[row["case"]]
+        out.setdefault(row["case"], []).append(_from_spark(row, Column(name="c", type=type_, format=fmt)))
+    return out
+
+
+@pytest.mark.parametrize("case", range(len(CASES)), ids=[f"{t}-{f or 'iso'}" for t, f, _ in CASES])
+def test_spark_converts_like_the_python_engine(spark_conversions: Dict[int, Any], case: int) -> None:
+    type_, fmt, values = CASES[case]
+    corpus = _corpus(values)
+    expected = _python(corpus, Column(name="c", type=type_, format=fmt))
+    actual = spark_conversions[case]
     mismatches = [(v, e, a) for v, e, a in zip(corpus, expected, actual) if e != a]
     assert not mismatches, "\n".join(f"{v!r}: python {e!r} spark {a!r}" for v, e, a in mismatches)

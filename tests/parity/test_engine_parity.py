@@ -19,9 +19,9 @@ import yaml
 from lakeport.contract import Contract, load_contract_data, load_contract_file
 from lakeport.engine.python.engine import PythonEngine
 
-from .harness import assert_same, run_engine
+from .harness import assert_same, files_on_disk, run_engine
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::DeprecationWarning:pyspark")]
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -401,3 +401,27 @@ def test_many_small_files_in_shared_tasks(spark: Any, work: str) -> None:
     python = run_engine(PythonEngine(), contract_of(KEYED.replace("0.5", "0.4")), files, work)
     spark_run = run_engine(SparkEngine(spark, task_bytes=60), contract_of(KEYED.replace("0.5", "0.4")), files, work)
     assert_same(python, spark_run)
+
+
+@pytest.mark.parametrize("rules", ["[]", "[{unique: [id]}]"], ids=["sliced", "sliced-then-regrouped"])
+def test_a_large_object_read_by_several_tasks(spark: Any, work: str, rules: str) -> None:
+    from lakeport.engine.spark.engine import SparkEngine
+
+    # JSON Lines are read 65,536 lines at a time: 200,000 lines are four batches, spread over 3 tasks
+    lines = [
+        f'{{"id": {i % 150_000}, "day": "2024-0{1 + i % 3}-{1 + i % 28:02d}", "v": "{"x" if i % 9973 == 0 else i}"}}'
+        for i in range(200_000)
+    ]
+    lines[123_456] = "{broken"
+    contract = contract_of(f"""
+source: {{prefix: big/, format: jsonl}}
+schema: [{{name: id, type: int, nullable: false}}, {{name: day, type: date}}, {{name: v, type: bigint}}]
+partition_by: [{{name: month, from: day, transform: month}}]
+quality: {{rules: {rules}, max_bad_ratio: 1.0}}
+""")
+    paths = [write(work, "big.jsonl", "\n".join(lines) + "\n"), write(work, "small.jsonl", '{"id": 1, "v": 1}\n')]
+    python = run_engine(PythonEngine(), contract, paths, work)
+    sliced = run_engine(SparkEngine(spark, slice_bytes=1 << 20, max_slices=3), contract, paths, work)
+    assert_same(python, sliced, same_names=rules != "[]")
+    if rules == "[]":  # the second task's files are numbered from 10000
+        assert any(name.endswith("-10000.parquet") for name in files_on_disk(sliced.root))

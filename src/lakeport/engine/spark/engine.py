@@ -35,7 +35,7 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, SparkSession
@@ -51,6 +51,7 @@ from .convert import convert
 from .rules import join, partition_reasons, partition_value, rule_reasons
 from .tasks import (
     INFO,
+    Part,
     RawAccess,
     ReadTask,
     S3ClientSpec,
@@ -69,6 +70,8 @@ from .unique import checks_table, table_keys_frame, unique_rules, with_duplicate
 log = logging.getLogger(__name__)
 
 DEFAULT_TASK_BYTES = 128 << 20
+DEFAULT_SLICE_BYTES = 256 << 20
+DEFAULT_MAX_SLICES = 8
 
 
 @dataclass
@@ -92,11 +95,15 @@ class SparkEngine:
         spark: Optional[SparkSession] = None,
         *,
         task_bytes: int = DEFAULT_TASK_BYTES,
+        slice_bytes: int = DEFAULT_SLICE_BYTES,
+        max_slices: int = DEFAULT_MAX_SLICES,
         memory_budget: int = 128 << 20,
         row_group_rows: int = 131072,
     ) -> None:
         self._spark = spark
         self.task_bytes = task_bytes
+        self.slice_bytes = slice_bytes
+        self.max_slices = max_slices
         self.memory_budget = memory_budget
         self.row_group_rows = row_group_rows
 
@@ -177,18 +184,23 @@ class SparkEngine:
             )
         return RawAccess(filesystem=filesystem, s3=s3)
 
-    def _groups(self, sources: Sequence[SourceInput]) -> List[List[Tuple[int, SourceInput]]]:
-        """Consecutive objects per task, up to ``task_bytes`` each (one object per task at least)."""
-        groups: List[List[Tuple[int, SourceInput]]] = []
+    def _tasks(self, sources: Sequence[SourceInput], parallelism: int) -> List[List[Part]]:
+        """Small consecutive objects share a task (up to ``task_bytes``); an object larger than
+        ``slice_bytes`` is read by several tasks (at most ``max_slices`` and the cluster's cores)."""
+        tasks: List[List[Part]] = []
         size = 0
         for index, source in enumerate(sources):
-            if groups and size + source.size <= self.task_bytes:
-                groups[-1].append((index, source))
+            slices = min(-(-source.size // self.slice_bytes), self.max_slices, max(parallelism, 1))
+            if slices > 1:
+                tasks += [[Part(index, source, k, slices)] for k in range(slices)]
+                size = self.task_bytes  # nothing joins a slice
+            elif tasks and size + source.size <= self.task_bytes:
+                tasks[-1].append(Part(index, source))
                 size += source.size
             else:
-                groups.append([(index, source)])
+                tasks.append([Part(index, source)])
                 size = source.size
-        return groups
+        return tasks
 
     def _table_keys(self, spark: SparkSession, job: EngineJob) -> Dict[int, DataFrame]:
         contract = job.contract
@@ -217,15 +229,17 @@ class SparkEngine:
         rejected: List[int],
     ) -> _Pass:
         contract = job.contract
-        groups = self._groups(sources)
+        tasks = self._tasks(sources, spark.sparkContext.defaultParallelism)
         read_schema = _spark_schema(read_arrow_schema(contract))
-        raw = spark.range(0, len(groups), 1, numPartitions=len(groups)).select(F.col("id").cast("int"))
-        frame = raw.mapInArrow(ReadTask(contract, groups, access), read_schema)
+        raw = spark.range(0, len(tasks), 1, numPartitions=len(tasks)).select(F.col("id").cast("int"))
+        frame = raw.mapInArrow(ReadTask(contract, tasks, access), read_schema)
         frame = conform(frame, contract)
         if unique_rules(contract):
             frame = with_duplicates(frame, contract, _typed_names(contract), accepted, table)
             frame = frame.withColumn("__reason", F.coalesce(F.col("__reason"), F.col("__unique")))
-            frame = frame.repartition(len(groups), "__src").sortWithinPartitions("__src", "__kind", "__seq")
+            # whole objects per writer task again, in reading order
+            frame = frame.withColumn("__slice", F.lit(0).cast("short"))
+            frame = frame.repartition(len(tasks), "__src").sortWithinPartitions("__src", "__kind", "__seq")
         frame = frame.select(*_write_columns(contract))
         writer = WriteTask(
             contract=contract,
@@ -242,16 +256,21 @@ class SparkEngine:
         stats_schema = "src int, kind string, payload string"
         result = _Pass()
         for row in frame.mapInArrow(writer, stats_schema).collect():
-            payload = row["payload"]
-            if row["kind"] == "count":
-                result.counts[row["src"]] = json.loads(payload)
-            elif row["kind"] == "info":
-                result.infos[row["src"]] = json.loads(payload)
-            elif row["kind"] == "data":
-                result.data[row["src"]] = files_from_json(payload)
-            elif row["kind"] == "quarantine":
-                result.quarantine[row["src"]] = files_from_json(payload)
-            elif row["kind"] == "peak":
+            src, kind, payload = row["src"], row["kind"], row["payload"]
+            if kind == "count":  # a sliced object reports once per slice
+                found = json.loads(payload)
+                total = result.counts.setdefault(src, {"read": 0, "bad": 0, "first": None})
+                total["read"] += found["read"]
+                total["bad"] += found["bad"]
+                if found["first"] is not None and (total["first"] is None or found["first"][0] < total["first"][0]):
+                    total["first"] = found["first"]
+            elif kind == "info":
+                result.infos[src] = json.loads(payload)
+            elif kind == "data":
+                result.data.setdefault(src, []).extend(files_from_json(payload))
+            elif kind == "quarantine":
+                result.quarantine.setdefault(src, []).extend(files_from_json(payload))
+            elif kind == "peak":
                 result.peak = max(result.peak, json.loads(payload)["bytes"])
         return result
 
@@ -324,7 +343,9 @@ def conform(frame: DataFrame, contract: Contract) -> DataFrame:
         if not column.nullable:
             conversion_reasons.append(F.when(text.isNull(), F.lit(reasons.null_in_required(column))))
     problems = F.coalesce(F.col("__err"), join(conversion_reasons)).alias("__problems")
-    frame = frame.select("__src", "__kind", "__seq", "__row", "__err", "__raw", *_texts(contract), *converted, problems)
+    frame = frame.select(
+        "__src", "__slice", "__kind", "__seq", "__row", "__err", "__raw", *_texts(contract), *converted, problems
+    )
 
     # stage 2: rules and partitions on rows whose values all converted
     typed = {c.name: F.col(curated_name(i)) for i, c in enumerate(contract.columns)}
@@ -352,7 +373,7 @@ def _write_columns(contract: Contract) -> List[SparkColumn]:
     """Only what the writer needs: text for rejected rows, typed values for valid ones."""
     bad = F.col("__reason").isNotNull()
     data = {c.name for c in contract.data_columns}
-    columns = [F.col(n) for n in ("__src", "__kind", "__seq", "__row", "__reason", "__raw")]
+    columns = [F.col(n) for n in ("__src", "__slice", "__kind", "__seq", "__row", "__reason", "__raw")]
     columns.append(F.when(F.col("__kind") == INFO, F.col("__err")).alias("__err"))
     columns += [F.when(bad, F.col(text_name(i))).alias(text_name(i)) for i in range(len(contract.columns))]
     columns += [

@@ -106,11 +106,13 @@ def partition_value(field: PartitionField, value: SparkColumn, column: Column) -
             return _plain_decimal(value, column.column_type.scale or 0)
         return value.cast("string")
     day = value.cast("date")
-    if field.transform == "day":
-        return F.format_string("%04d-%02d-%02d", F.year(day), F.month(day), F.dayofmonth(day))
+    year = F.lpad(F.year(day).cast("string"), 4, "0")
+    if field.transform == "year":
+        return year
+    month = F.concat(year, F.lit("-"), F.lpad(F.month(day).cast("string"), 2, "0"))
     if field.transform == "month":
-        return F.format_string("%04d-%02d", F.year(day), F.month(day))
-    return F.format_string("%04d", F.year(day))
+        return month
+    return F.concat(month, F.lit("-"), F.lpad(F.dayofmonth(day).cast("string"), 2, "0"))
 
 
 def _plain_decimal(value: SparkColumn, scale: int) -> SparkColumn:

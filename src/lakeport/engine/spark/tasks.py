@@ -40,6 +40,9 @@ from ..sources import opener_for
 DATA, INFO = 0, 1
 """Values of the ``__kind`` column: a record of the object, or the object's info row."""
 
+CHUNKS_PER_SLICE = 10_000
+"""File numbers reserved for each slice of an object (a file holds up to 8 million rows)."""
+
 STATS_SCHEMA = pa.schema([("src", pa.int32()), ("kind", pa.string()), ("payload", pa.string())])
 
 
@@ -61,6 +64,7 @@ def typed_input_columns(contract: Contract) -> List[int]:
 def read_arrow_schema(contract: Contract) -> pa.Schema:
     fields = [
         pa.field("__src", pa.int32()),
+        pa.field("__slice", pa.int16()),
         pa.field("__kind", pa.int8()),
         pa.field("__seq", pa.int64()),
         pa.field("__row", pa.int64()),
@@ -142,49 +146,65 @@ class RawAccess:
 # -- reading ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Part:
+    """One task's share of one object: the object's reader batches ``n`` with ``n % slices == slice``.
+
+    A large object is read by several tasks, each parsing it whole (record boundaries can only be
+    found from the start: a quoted field may hold a newline) and keeping every ``slices``-th batch,
+    so that converting and writing it use as many cores as there are slices.
+    """
+
+    index: int
+    source: SourceInput
+    slice: int = 0
+    slices: int = 1
+
+
 @dataclass
 class ReadTask:
-    """``mapInArrow`` function: each input row names a group of (index, source) to read in order."""
+    """``mapInArrow`` function: each input row names a task, a list of :class:`Part` read in order."""
 
     contract: Contract
-    groups: List[List[Tuple[int, SourceInput]]]
+    tasks: List[List[Part]]
     access: RawAccess
 
     def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         schema = read_arrow_schema(self.contract)
         for batch in batches:
-            for group in batch.column(0).to_pylist():
-                for index, source in self.groups[group]:
-                    yield from self._read(index, source, schema)
+            for task in batch.column(0).to_pylist():
+                for part in self.tasks[task]:
+                    yield from self._read(part, schema)
 
-    def _read(self, index: int, source: SourceInput, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    def _read(self, part: Part, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
         contract = self.contract
         info = FileInfo()
         error: Optional[str] = None
         seq = 0
         try:
-            raw = self.access.raw_file(source, contract.dataset)
-            for text_batch in read_batches(raw, contract, info):
+            raw = self.access.raw_file(part.source, contract.dataset)
+            for number, text_batch in enumerate(read_batches(raw, contract, info)):
                 n = text_batch.num_rows
-                if n == 0:
-                    continue
-                yield _record_batch(schema, contract, index, seq, text_batch)
+                if n and number % part.slices == part.slice:
+                    yield _record_batch(schema, contract, part, seq, text_batch)
                 seq += n
         except InputFileError as exc:
             error = exc.reason + (f" ({exc.hint})" if exc.hint else "")
-        payload = {
-            "bytes_read": info.bytes_read,
-            "ignored_columns": list(info.ignored_columns),
-            "missing_columns": list(info.missing_columns),
-        }
-        yield _info_batch(schema, index, error, json.dumps(payload))
+        if part.slice == 0:
+            payload = {
+                "bytes_read": info.bytes_read,
+                "ignored_columns": list(info.ignored_columns),
+                "missing_columns": list(info.missing_columns),
+            }
+            yield _info_batch(schema, part.index, error, json.dumps(payload))
 
 
-def _record_batch(schema: pa.Schema, contract: Contract, index: int, seq: int, batch: Any) -> pa.RecordBatch:
+def _record_batch(schema: pa.Schema, contract: Contract, part: Part, seq: int, batch: Any) -> pa.RecordBatch:
     n = batch.num_rows
     typed_inputs = set(typed_input_columns(contract))
     arrays: Dict[str, pa.Array] = {
-        "__src": pa.array(np.full(n, index, dtype=np.int32)),
+        "__src": pa.array(np.full(n, part.index, dtype=np.int32)),
+        "__slice": pa.array(np.full(n, part.slice, dtype=np.int16)),
         "__kind": pa.array(np.full(n, DATA, dtype=np.int8)),
         "__seq": pa.array(np.arange(seq, seq + n, dtype=np.int64)),
         "__row": _plain(batch.row_numbers, pa.int64()),
@@ -217,6 +237,8 @@ def _info_batch(schema: pa.Schema, index: int, error: Optional[str], payload: st
     for f in schema:
         if f.name == "__src":
             arrays.append(pa.array([index], pa.int32()))
+        elif f.name == "__slice":
+            arrays.append(pa.array([0], pa.int16()))
         elif f.name == "__kind":
             arrays.append(pa.array([INFO], pa.int8()))
         elif f.name == "__err":
@@ -266,31 +288,37 @@ class WriteTask:
     skip_curated: Tuple[int, ...] = ()
 
     def __call__(self, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        contract, layout = self.contract, self.layout
+        contract, layout, run_id = self.contract, self.layout, self.run_id
+        # the rows of a task are one slice of one object or whole objects (slice 0): a slice's file
+        # sequences start at chunk slice * CHUNKS_PER_SLICE, so slices never share a file name
+        offset = [0]
         data = PartitionedWriter(
             self.filesystem,
             layout,
-            self.run_id,
+            run_id,
             curated_schema(contract),
             memory_budget=self.memory_budget,
             row_group_rows=self.row_group_rows,
             remote=self.remote,
+            file_name_for=lambda source, chunk: layout.data_file_name(run_id, source, offset[0] + chunk),
         )
         quarantine = PartitionedWriter(
             self.filesystem,
             layout,
-            self.run_id,
+            run_id,
             quarantine_schema(contract),
             memory_budget=self.memory_budget // 4,
             row_group_rows=self.row_group_rows,
             remote=self.remote,
-            location_for=lambda key: layout.quarantine_run_location(self.run_id),
-            file_name_for=layout.quarantine_file_name,
+            location_for=lambda key: layout.quarantine_run_location(run_id),
+            file_name_for=lambda source, chunk: layout.quarantine_file_name(source, offset[0] + chunk),
         )
         tallies: Dict[int, _Tally] = {}
         infos: Dict[int, Tuple[Optional[str], str]] = {}
         try:
             for batch in batches:
+                if batch.num_rows:
+                    offset[0] = max(offset[0], CHUNKS_PER_SLICE * (pc.max(batch.column("__slice")).as_py() or 0))
                 self._take(batch, data, quarantine, tallies, infos)
             rows: List[Tuple[int, str, str]] = []
             for src in sorted(set(tallies) | set(infos)):
