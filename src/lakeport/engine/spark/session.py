@@ -8,6 +8,8 @@ from typing import Dict, Optional
 
 from pyspark.sql import SparkSession
 
+from ...errors import ConfigurationError
+
 REQUIRED_SETTINGS: Dict[str, str] = {
     # impossible dates give null (rejected with a reason), never a rolled date, never a failed job
     "spark.sql.legacy.timeParserPolicy": "CORRECTED",
@@ -70,4 +72,10 @@ def default_session() -> SparkSession:
     if active is not None:
         return configure(active)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    return configure(SparkSession.builder.getOrCreate())
+    try:
+        return configure(SparkSession.builder.getOrCreate())
+    except Exception as exc:  # pyspark reports a missing Java as a generic runtime error
+        raise ConfigurationError(
+            f"cannot start a local Spark session: {' '.join(str(exc).split())[:300]}",
+            hint="the Spark engine needs Java 17 (JAVA_HOME or java on PATH); or run the python engine",
+        ) from exc

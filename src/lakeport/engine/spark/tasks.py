@@ -123,6 +123,48 @@ class S3ClientSpec:
         return boto3.client("s3", **kwargs)
 
 
+@dataclass(frozen=True)
+class S3FilesystemSpec:
+    """A pyarrow S3 filesystem rebuilt in each task with the task's own credentials.
+
+    The engine job's filesystem carries the driver's credentials, frozen when it was made; a long
+    Spark job would outlive them. On AWS the tasks' SDK finds and refreshes the job role's own.
+    """
+
+    options: Tuple[Tuple[str, Any], ...]
+
+    @classmethod
+    def portable(cls, filesystem: Any) -> Any:
+        """``filesystem`` as tasks should get it: a spec for AWS S3, else the filesystem itself."""
+        from pyarrow import fs
+
+        if not isinstance(filesystem, fs.S3FileSystem):
+            return filesystem
+        try:
+            options = dict(filesystem.__reduce__()[1][0])
+        except (AttributeError, IndexError, TypeError):
+            return filesystem
+        if options.get("endpoint_override"):
+            return filesystem  # a custom endpoint (the embedded emulator): its credentials travel along
+        for secret in ("access_key", "secret_key", "session_token"):
+            options.pop(secret, None)
+        spec = cls(tuple(sorted(options.items())))
+        try:
+            spec.build()
+        except (TypeError, ValueError, AttributeError):
+            return filesystem
+        return spec
+
+    def build(self) -> Any:
+        from pyarrow import fs
+
+        return fs.S3FileSystem._reconstruct(dict(self.options))
+
+
+def task_filesystem(filesystem: Any) -> Any:
+    return filesystem.build() if isinstance(filesystem, S3FilesystemSpec) else filesystem
+
+
 @dataclass
 class RawAccess:
     """How a task opens raw objects: a pyarrow filesystem (local paths) and/or an S3 client spec."""
@@ -292,8 +334,9 @@ class WriteTask:
         # the rows of a task are one slice of one object or whole objects (slice 0): a slice's file
         # sequences start at chunk slice * CHUNKS_PER_SLICE, so slices never share a file name
         offset = [0]
+        filesystem = task_filesystem(self.filesystem)
         data = PartitionedWriter(
-            self.filesystem,
+            filesystem,
             layout,
             run_id,
             curated_schema(contract),
@@ -303,7 +346,7 @@ class WriteTask:
             file_name_for=lambda source, chunk: layout.data_file_name(run_id, source, offset[0] + chunk),
         )
         quarantine = PartitionedWriter(
-            self.filesystem,
+            filesystem,
             layout,
             run_id,
             quarantine_schema(contract),
