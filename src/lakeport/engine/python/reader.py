@@ -16,6 +16,7 @@ import codecs
 import csv
 import io
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import IO, Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -64,19 +65,59 @@ class FileInfo:
     bytes_read: int = 0
 
 
+class ReadaheadGate:
+    """Keeps pyarrow's CSV reader at most ``ahead`` blocks ahead of the batches it has returned.
+
+    The streaming reader fetches input blocks on a background thread into a queue of up to 32
+    blocks, so with 8 MiB blocks a quarter of a gigabyte of raw text can sit in memory ahead of
+    the parser. The reader's stream calls :meth:`before_read` before each block and waits while it
+    is ``ahead`` blocks in front; the reading loop calls :meth:`parsed` for each batch it gets.
+
+    This cannot stall the parser: a batch needs at most its own block and the next two (a row may
+    straddle two block boundaries; pyarrow refuses longer rows), so with ``ahead`` >= 4 the blocks
+    the next batch needs are always allowed. The wait is bounded all the same.
+    """
+
+    def __init__(self, ahead: int = 4, patience: float = 10.0) -> None:
+        self._ahead = max(ahead, 4)
+        self._patience = patience
+        self._reads = 0
+        self._parsed = 0
+        self._condition = threading.Condition()
+
+    def before_read(self) -> None:
+        with self._condition:
+            self._condition.wait_for(lambda: self._reads < self._parsed + self._ahead, timeout=self._patience)
+            self._reads += 1
+
+    def parsed(self) -> None:
+        with self._condition:
+            self._parsed += 1
+            self._condition.notify_all()
+
+    def open(self) -> None:
+        """Stop holding reads back (reading is over, or failed)."""
+        with self._condition:
+            self._ahead = 1 << 62
+            self._condition.notify_all()
+
+
 class _LimitedStream(io.RawIOBase):
     """A read-only stream that fails once more than ``limit`` bytes have come out of it."""
 
-    def __init__(self, inner: Any, limit: int, describe: str) -> None:
+    def __init__(self, inner: Any, limit: int, describe: str, gate: Optional[ReadaheadGate] = None) -> None:
         self._inner = inner
         self._limit = limit
         self._describe = describe
+        self._gate = gate
         self.count = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
+        if self._gate is not None:
+            self._gate.before_read()
         data = self._inner.read(len(buffer))
         size = len(data)
         self.count += size
@@ -86,6 +127,8 @@ class _LimitedStream(io.RawIOBase):
         return size
 
     def read(self, size: int = -1) -> bytes:
+        if self._gate is not None:
+            self._gate.before_read()
         data = self._inner.read(size) if size is not None and size >= 0 else self._inner.read()
         self.count += len(data)
         if self.count > self._limit:
@@ -127,11 +170,11 @@ class RawFile:
                 return name
         return "none"
 
-    def open(self, compression: str, limit: int) -> _LimitedStream:
+    def open(self, compression: str, limit: int, gate: Optional[ReadaheadGate] = None) -> _LimitedStream:
         stream = self.opener.open()
         if compression != "none":
             stream = pa.CompressedInputStream(stream, compression)
-        return _LimitedStream(stream, limit, self.uri)
+        return _LimitedStream(stream, limit, self.uri, gate)
 
 
 def read_batches(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = True) -> Iterator[TextBatch]:
@@ -257,7 +300,11 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
         skip_rows=skip,
         block_size=BLOCK_SIZE,
         encoding=options.encoding if options.encoding != "utf-8" else "utf8",
-        use_threads=True,
+        # Parse on this thread only. With threads, pyarrow parses the next block while this one is
+        # being handed on, and calls ``on_invalid`` from there: rows the handler collected could be
+        # reported with the wrong batch or lost between building a batch and clearing the list.
+        # Conversion runs on the engine's own workers, so this costs no parallelism.
+        use_threads=False,
     )
     parse_options = pacsv.ParseOptions(
         delimiter=options.delimiter,
@@ -275,13 +322,15 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
         strings_can_be_null=True,
         quoted_strings_can_be_null=False,
     )
-    stream = raw.open(info.compression, contract.source.max_uncompressed_bytes)
+    gate = ReadaheadGate()
+    stream = raw.open(info.compression, contract.source.max_uncompressed_bytes, gate)
     try:
         reader = pacsv.open_csv(
             stream, read_options=read_options, parse_options=parse_options, convert_options=convert_options
         )
         next_row = 1
         for batch in reader:
+            gate.parsed()
             if batch.num_rows:
                 encoded = TextBatch(
                     columns={wanted[n]: batch.column(n) for n in present},
@@ -291,11 +340,13 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
                 yield decode_text(encoded, contract) if decode else encoded
                 next_row += batch.num_rows
             if invalid:
-                yield _unparseable_batch(invalid, contract)
-                invalid.clear()
+                taken = invalid[:]
+                del invalid[: len(taken)]
+                yield _unparseable_batch(taken, contract)
         if invalid:
             yield _unparseable_batch(invalid, contract)
     finally:
+        gate.open()
         info.bytes_read = stream.count
         stream.close()
 
