@@ -421,7 +421,9 @@ quality: {{rules: {rules}, max_bad_ratio: 1.0}}
 """)
     paths = [write(work, "big.jsonl", "\n".join(lines) + "\n"), write(work, "small.jsonl", '{"id": 1, "v": 1}\n')]
     python = run_engine(PythonEngine(), contract, paths, work)
-    sliced = run_engine(SparkEngine(spark, slice_bytes=1 << 20, max_slices=3), contract, paths, work)
+    sliced = run_engine(
+        SparkEngine(spark, slice_bytes=1 << 20, min_slice_bytes=1 << 20, max_slices=3), contract, paths, work
+    )
     assert_same(python, sliced, same_names=rules != "[]")
     if rules == "[]":  # the second task's files are numbered from 10000
         assert any(name.endswith("-10000.parquet") for name in files_on_disk(sliced.root))

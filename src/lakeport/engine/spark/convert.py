@@ -213,7 +213,16 @@ def _date_of(s: SparkColumn) -> SparkColumn:
 
 def _iso_date(text: SparkColumn) -> SparkColumn:
     s = trimmed(text)
-    return F.when(text.rlike(_ISO_DATE), _date_of(text)).otherwise(F.when(s.rlike(_ISO_DATE), _date_of(s)))
+    general = F.when(text.rlike(_ISO_DATE), _date_of(text)).otherwise(F.when(s.rlike(_ISO_DATE), _date_of(s)))
+    return _canonical_or(text, T.DateType(), general)
+
+
+def _canonical_or(text: SparkColumn, target: T.DataType, general: SparkColumn) -> SparkColumn:
+    """Spark's own (lenient) cast, kept only when the text is exactly the value's canonical spelling
+    (``2024-01-31``, ``2024-01-31 10:11:12``): the common case costs one parse and one format.
+    A year with a sign (``-2024``, ``+10000``) is Spark's spelling only, never the contract's."""
+    cast = text.cast(target)
+    return F.when(F.ascii(text).between(48, 57) & (cast.cast("string") == text), cast).otherwise(general)
 
 
 def make_timestamp(
@@ -280,4 +289,4 @@ def _iso_timestamp(text: SparkColumn) -> SparkColumn:
         text.substr(18, 2).cast("int"),
         F.lit(""),
     )
-    return F.when(plain, fast).otherwise(general(trimmed(text)))
+    return _canonical_or(text, T.TimestampNTZType(), F.when(plain, fast).otherwise(general(trimmed(text))))

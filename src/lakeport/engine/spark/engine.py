@@ -72,6 +72,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TASK_BYTES = 128 << 20
 DEFAULT_SLICE_BYTES = 256 << 20
+DEFAULT_MIN_SLICE_BYTES = 32 << 20
 DEFAULT_MAX_SLICES = 8
 
 
@@ -97,6 +98,7 @@ class SparkEngine:
         *,
         task_bytes: int = DEFAULT_TASK_BYTES,
         slice_bytes: int = DEFAULT_SLICE_BYTES,
+        min_slice_bytes: int = DEFAULT_MIN_SLICE_BYTES,
         max_slices: int = DEFAULT_MAX_SLICES,
         memory_budget: int = 128 << 20,
         row_group_rows: int = 131072,
@@ -104,6 +106,7 @@ class SparkEngine:
         self._spark = spark
         self.task_bytes = task_bytes
         self.slice_bytes = slice_bytes
+        self.min_slice_bytes = min_slice_bytes
         self.max_slices = max_slices
         self.memory_budget = memory_budget
         self.row_group_rows = row_group_rows
@@ -186,12 +189,16 @@ class SparkEngine:
         return RawAccess(filesystem=filesystem, s3=s3)
 
     def _tasks(self, sources: Sequence[SourceInput], parallelism: int) -> List[List[Part]]:
-        """Small consecutive objects share a task (up to ``task_bytes``); an object larger than
-        ``slice_bytes`` is read by several tasks (at most ``max_slices`` and the cluster's cores)."""
+        """Small consecutive objects share a task (up to ``task_bytes``); a large object is read by
+        several tasks (at most ``max_slices`` and the cluster's cores). Like Spark's own split size,
+        a slice is the run's bytes per core, between ``min_slice_bytes`` and ``slice_bytes``."""
+        parallelism = max(parallelism, 1)
+        total = sum(s.size for s in sources)
+        target = max(self.min_slice_bytes, min(self.slice_bytes, -(-total // parallelism)))
         tasks: List[List[Part]] = []
         size = 0
         for index, source in enumerate(sources):
-            slices = min(-(-source.size // self.slice_bytes), self.max_slices, max(parallelism, 1))
+            slices = min(-(-source.size // target), self.max_slices, parallelism)
             if slices > 1:
                 tasks += [[Part(index, source, k, slices)] for k in range(slices)]
                 size = self.task_bytes  # nothing joins a slice
