@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv venv39 tools awscli demo test test-fast test39 lint typecheck package bench docs clean
+.PHONY: help venv venv39 tools awscli demo test test-fast test39 lint typecheck package bench bench-spark docs clean
 
 help:
 	@echo "make demo      run the whole pipeline on the embedded AWS emulator"
@@ -18,6 +18,7 @@ help:
 	@echo "make test39    run the engine tests under Python 3.9 (the Glue Python-shell runtime)"
 	@echo "make package   build the wheel and the Lambda package that Terraform uploads"
 	@echo "make bench     TPC-H lineitem benchmark (SF=1 by default)"
+	@echo "make bench-spark  the same job: lakeport's Spark engine against a hand-written PySpark job"
 	@echo "make docs      redraw docs/architecture.png and docs/state-machine.png (needs graphviz)"
 
 $(BIN)/.installed: pyproject.toml requirements/dev.txt
@@ -79,6 +80,9 @@ package: venv
 
 bench: venv
 	$(BIN)/python benchmarks/lineitem.py --scale $${SF:-1}
+
+bench-spark: venv
+	$(BIN)/python benchmarks/spark_lineitem.py --scale $${SF:-1}
 
 docs: venv
 	$(BIN)/python docs/diagrams/architecture.py

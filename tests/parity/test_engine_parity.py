@@ -18,6 +18,7 @@ import yaml
 
 from lakeport.contract import Contract, load_contract_data, load_contract_file
 from lakeport.engine.python.engine import PythonEngine
+from lakeport.s3objects import is_data_key
 
 from .harness import assert_same, files_on_disk, run_engine
 
@@ -54,7 +55,8 @@ def _example_cases() -> List[Any]:
     for contract_file in sorted((EXAMPLES / "contracts").glob("*.yaml")):
         contract = load_contract_file(contract_file)
         folder = EXAMPLES / "raw" / contract.source.prefix
-        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        raw = EXAMPLES / "raw"
+        files = sorted(p for p in folder.rglob("*") if p.is_file() and is_data_key(str(p.relative_to(raw)), contract))
         if files:
             cases.append(pytest.param(contract_file, files, id=contract_file.stem))
     return cases
