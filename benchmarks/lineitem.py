@@ -136,29 +136,24 @@ def job_polars(csv: Path, out: Path) -> Dict[str, Any]:
             schema[name] = pl.Date
         else:
             schema[name] = pl.String
-    rows = pl.scan_csv(csv, schema=schema).with_columns(
-        lakeport_run_id=pl.lit(RUN_ID),
-        lakeport_ingested_at=pl.lit(datetime.fromisoformat(INGESTED_AT)),
-        ship_month=pl.col("l_shipdate").dt.strftime("%Y-%m"),
-    )
     ok = (
         (pl.col("l_quantity") >= 0)
         & (pl.col("l_discount") >= 0)
         & (pl.col("l_discount") <= pl.lit(Decimal("0.10"), dtype=money))
     ).fill_null(True)
-    # Lazy sinks run both outputs from one scan of the file (faster and leaner than collect + write).
-    curated = rows.filter(ok).sink_parquet(
-        pl.PartitionBy(str(out / "curated"), key="ship_month", include_key=False),
+    rows = pl.scan_csv(csv, schema=schema).with_columns(
+        lakeport_run_id=pl.lit(RUN_ID),
+        lakeport_ingested_at=pl.lit(datetime.fromisoformat(INGESTED_AT)),
+        lakeport_dest=pl.when(ok).then(pl.lit("curated")).otherwise(pl.lit("quarantine")),
+        ship_month=pl.when(ok).then(pl.col("l_shipdate").dt.strftime("%Y-%m")),
+    )
+    # One scan, two destinations (as for DuckDB): two lazy sinks would scan the file twice.
+    rows.sink_parquet(
+        pl.PartitionBy(str(out / "all"), key=["lakeport_dest", "ship_month"], include_key=False),
         compression="snappy",
         mkdir=True,
-        lazy=True,
     )
-    rejected = (
-        rows.filter(~ok)
-        .with_columns(lakeport_reason=pl.lit("range rule"))
-        .sink_parquet(str(out / "quarantine" / "rows.parquet"), compression="snappy", mkdir=True, lazy=True)
-    )
-    pl.collect_all([curated, rejected])
+    _move_destinations(out)
     return {}
 
 
@@ -195,13 +190,18 @@ def job_duckdb(csv: Path, out: Path) -> Dict[str, Any]:
         ) TO '{out / "all"}' (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (lakeport_dest, ship_month))
         """
     )
+    _move_destinations(out)
+    return {}
+
+
+def _move_destinations(out: Path) -> None:
+    """``all/lakeport_dest=curated`` -> ``curated``, the same for quarantine (a rename, no copy)."""
     for dest in ("curated", "quarantine"):
         written = out / "all" / f"lakeport_dest={dest}"
         if written.exists():
             written.rename(out / dest)
         else:
             (out / dest).mkdir()
-    return {}
 
 
 def job_pandas(csv: Path, out: Path) -> Dict[str, Any]:
