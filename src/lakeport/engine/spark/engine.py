@@ -1,6 +1,6 @@
 """The Spark engine: the python engine's semantics, distributed by Spark (AWS Glue 5.x).
 
-One run is one Spark job (two stages when the contract has a ``unique`` rule):
+One run is one Spark job (a single stage unless the contract has a ``unique`` rule):
 
 1. **read** — the raw objects are grouped into tasks (consecutive objects up to ``task_bytes``);
    each task streams its objects through the shared reader (:mod:`.tasks`) and hands Spark every
@@ -140,7 +140,7 @@ class SparkEngine:
         while True:
             result = self._pass(spark, job, sources, access, output, accepted, table, rejected)
             outcomes = [self._outcome(job, i, s, result) for i, s in enumerate(sources)]
-            again = self._first_new_rejection(contract, outcomes, accepted, rejected)
+            again = self._first_new_rejection(contract, outcomes, accepted)
             if again is None:
                 break
             for files in list(result.data.values()) + list(result.quarantine.values()):
@@ -160,9 +160,7 @@ class SparkEngine:
         return EngineResult(engine=self.name, files=outcomes, peak_buffered_bytes=result.peak)
 
     @staticmethod
-    def _first_new_rejection(
-        contract: Contract, outcomes: List[FileOutcome], accepted: List[int], rejected: List[int]
-    ) -> Optional[int]:
+    def _first_new_rejection(contract: Contract, outcomes: List[FileOutcome], accepted: List[int]) -> Optional[int]:
         """The first object rejected in this pass whose keys later objects were judged against."""
         if not unique_rules(contract):
             return None
@@ -186,7 +184,7 @@ class SparkEngine:
                 f" {', '.join(sorted(schemes))}:// objects",
                 hint="give the engine job an S3 client (s3://) or a pyarrow filesystem (file://)",
             )
-        return RawAccess(filesystem=filesystem, s3=s3)
+        return RawAccess(filesystem=S3FilesystemSpec.portable(filesystem), s3=s3)
 
     def _tasks(self, sources: Sequence[SourceInput], parallelism: int) -> List[List[Part]]:
         """Small consecutive objects share a task (up to ``task_bytes``); a large object is read by

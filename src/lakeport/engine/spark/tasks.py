@@ -182,7 +182,8 @@ class RawAccess:
             if self._client is None:
                 self._client = self.s3.client()
             client = self._client
-        return RawFile(opener_for(source.uri, source.version, dataset, self.filesystem, client), source.uri, dataset)
+        filesystem = task_filesystem(self.filesystem)
+        return RawFile(opener_for(source.uri, source.version, dataset, filesystem, client), source.uri, dataset)
 
 
 # -- reading ---------------------------------------------------------------------------------------
