@@ -79,10 +79,11 @@ def split_by_partition(table: pa.Table, codes: Optional[np.ndarray], keys: Dict[
     nbytes = table.get_total_buffer_size()
     if codes is None:
         return Split([((), table)], nbytes)
-    distinct = np.unique(codes)
-    if len(distinct) == 1:
-        return Split([(keys[int(distinct[0])], table)], nbytes)
-    order = np.argsort(codes, kind="stable")
+    low, high = int(codes.min()), int(codes.max())
+    if low == high:
+        return Split([(keys[low], table)], nbytes)
+    # numpy sorts small integers stably with a radix sort: shift the codes into uint16 when they fit
+    order = np.argsort((codes - low).astype(np.uint16) if high - low < 1 << 16 else codes, kind="stable")
     sorted_codes = codes[order]
     indices = pa.array(order)
     # one gather per column (a Table.take is several times slower on string columns)
