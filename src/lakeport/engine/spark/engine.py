@@ -2,19 +2,21 @@
 
 One run is one Spark job (a single stage unless the contract has a ``unique`` rule):
 
-1. **read** — the raw objects are grouped into tasks (consecutive objects up to ``task_bytes``);
-   each task streams its objects through the shared reader (:mod:`.tasks`) and hands Spark every
-   record as text, with its 1-based record number and its order in the object;
-2. **conform** — Spark SQL converts the text to the contract's types (:mod:`.convert`: no Spark
-   cast ever sees a value before a pattern has checked it, so nothing becomes null silently), checks
-   nullability, the value rules and the partition sources (:mod:`.rules`), builds the partition
-   values and joins the reasons in the python engine's order;
+1. **read** — the raw objects are grouped into tasks (consecutive small objects up to
+   ``task_bytes``; a large object is read by several tasks, each keeping every n-th batch); each
+   task streams its objects through the shared reader (:mod:`.read`) and hands Spark every record
+   as text, with its 1-based record number and its order in the object;
+2. **conform** — Spark SQL converts the text to the contract's types (:mod:`.conform`,
+   :mod:`.convert`: no Spark cast ever sees a value before a pattern has checked it, so nothing
+   becomes null silently), checks nullability, the value rules and the partition sources
+   (:mod:`.rules`), builds the partition values and joins the reasons in the python engine's order;
 3. **unique** — window functions over the key find duplicates in the run and keys already in the
    table (:mod:`.unique`); the rows are then regrouped by object;
-4. **write** — each task writes whole objects with the shared Parquet writer: curated rows into
-   ``run=<run_id>`` generation folders, rejected rows into the run's quarantine folder, under the
-   deterministic names of :class:`~lakeport.engine.layout.TableLayout` (no renames, no temporary
-   folders), and reports counts and files back to the driver.
+4. **write** — each task writes whole objects (or a slice) with the shared Parquet writer
+   (:mod:`.write`): curated rows into ``run=<run_id>`` generation folders, rejected rows into the
+   run's quarantine folder, under the deterministic names of
+   :class:`~lakeport.engine.layout.TableLayout` (no renames, no temporary folders), and reports
+   counts and files back to the driver.
 
 The driver then decides, per object, as the python engine does: ``on_violation: fail_file``, a
 reader error, an object without rows or a bad-row ratio above ``max_bad_ratio`` rejects the object
@@ -37,36 +39,19 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
-from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ...contract import Contract
 from ...errors import ConfigurationError
-from .. import reasons
 from ..layout import split_uri
 from ..model import QUARANTINED, EngineJob, EngineResult, FileOutcome, SourceInput, WrittenFile
-from .convert import convert
-from .rules import join, partition_reasons, partition_value, rule_reasons
-from .tasks import (
-    INFO,
-    Part,
-    RawAccess,
-    ReadTask,
-    S3ClientSpec,
-    S3FilesystemSpec,
-    WriteTask,
-    curated_name,
-    files_from_json,
-    partition_name,
-    read_arrow_schema,
-    text_name,
-    typed_input_columns,
-    typed_input_name,
-)
-from .types import spark_type
+from .access import RawAccess, S3ClientSpec, S3FilesystemSpec
+from .conform import conform, typed_names, write_columns
+from .read import Part, ReadTask, read_arrow_schema
 from .unique import checks_table, table_keys_frame, unique_rules, with_duplicates
+from .write import WriteTask, files_from_json
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +197,7 @@ class SparkEngine:
         contract = job.contract
         if job.table_keys is None:
             return {}
-        names = _typed_names(contract)
+        names = typed_names(contract)
         out: Dict[int, DataFrame] = {}
         for index, rule in enumerate(unique_rules(contract)):
             if checks_table(contract, rule):
@@ -241,12 +226,12 @@ class SparkEngine:
         frame = raw.mapInArrow(ReadTask(contract, tasks, access), read_schema)
         frame = conform(frame, contract)
         if unique_rules(contract):
-            frame = with_duplicates(frame, contract, _typed_names(contract), accepted, table)
+            frame = with_duplicates(frame, contract, typed_names(contract), accepted, table)
             frame = frame.withColumn("__reason", F.coalesce(F.col("__reason"), F.col("__unique")))
             # whole objects per writer task again, in reading order
             frame = frame.withColumn("__slice", F.lit(0).cast("short"))
             frame = frame.repartition(len(tasks), "__src").sortWithinPartitions("__src", "__kind", "__seq")
-        frame = frame.select(*_write_columns(contract))
+        frame = frame.select(*write_columns(contract))
         writer = WriteTask(
             contract=contract,
             layout=job.layout,
@@ -324,71 +309,6 @@ class SparkEngine:
         else:
             outcome.files = result.data.get(index, [])
         return outcome
-
-
-# -- the conform stage ----------------------------------------------------------------------------
-
-
-def conform(frame: DataFrame, contract: Contract) -> DataFrame:
-    """Typed columns ``c<i>``, partition values ``p<j>``, and ``__reason`` (null: the row is valid)."""
-    typed_inputs = set(typed_input_columns(contract))
-    # stage 1: conversions (one projection; later stages refer to its columns by name)
-    converted: List[SparkColumn] = []
-    conversion_reasons: List[SparkColumn] = []
-    for i, column in enumerate(contract.columns):
-        text = F.col(text_name(i))
-        result = convert(text, column)
-        value, reason = result.value, result.reason
-        if i in typed_inputs:
-            given = F.col(typed_input_name(i))
-            value = F.when(given.isNotNull(), given).otherwise(value)
-            reason = F.when(given.isNull(), reason) if reason is not None else None
-        converted.append(value.cast(spark_type(column.column_type)).alias(curated_name(i)))
-        if reason is not None:
-            conversion_reasons.append(reason)
-        if not column.nullable:
-            conversion_reasons.append(F.when(text.isNull(), F.lit(reasons.null_in_required(column))))
-    problems = F.coalesce(F.col("__err"), join(conversion_reasons)).alias("__problems")
-    frame = frame.select(
-        "__src", "__slice", "__kind", "__seq", "__row", "__err", "__raw", *_texts(contract), *converted, problems
-    )
-
-    # stage 2: rules and partitions on rows whose values all converted
-    typed = {c.name: F.col(curated_name(i)) for i, c in enumerate(contract.columns)}
-    texts = {c.name: F.col(text_name(i)) for i, c in enumerate(contract.columns)}
-    later = join(rule_reasons(contract, typed, texts) + partition_reasons(contract, typed))
-    reason = F.when(F.col("__problems").isNotNull(), F.col("__problems")).otherwise(later)
-    partitions = [
-        partition_value(p, typed[p.source_column], contract.column(p.source_column)).alias(partition_name(j))
-        for j, p in enumerate(contract.partition_by)
-    ]
-    frame = frame.select("*", reason.alias("__reason"), *partitions).drop("__problems")
-    eligible = F.col("__reason").isNull() & (F.col("__kind") != INFO)
-    return frame.withColumn("__eligible", eligible)
-
-
-def _texts(contract: Contract) -> List[str]:
-    return [text_name(i) for i in range(len(contract.columns))]
-
-
-def _typed_names(contract: Contract) -> Dict[str, str]:
-    return {c.name: curated_name(i) for i, c in enumerate(contract.columns)}
-
-
-def _write_columns(contract: Contract) -> List[SparkColumn]:
-    """Only what the writer needs: text for rejected rows, typed values for valid ones."""
-    bad = F.col("__reason").isNotNull()
-    data = {c.name for c in contract.data_columns}
-    columns = [F.col(n) for n in ("__src", "__slice", "__kind", "__seq", "__row", "__reason", "__raw")]
-    columns.append(F.when(F.col("__kind") == INFO, F.col("__err")).alias("__err"))
-    columns += [F.when(bad, F.col(text_name(i))).alias(text_name(i)) for i in range(len(contract.columns))]
-    columns += [
-        F.when(~bad, F.col(curated_name(i))).alias(curated_name(i))
-        for i, c in enumerate(contract.columns)
-        if c.name in data
-    ]
-    columns += [F.col(partition_name(j)) for j in range(len(contract.partition_by))]
-    return columns
 
 
 def _spark_schema(schema: Any) -> T.StructType:
