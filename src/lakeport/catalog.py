@@ -197,9 +197,7 @@ class Catalog:
             # a replay pinned to an older contract writes into the table as it is now
             _check_fits(f"{database}.{name}", contract, current_columns, wanted, current_keys, keys)
             return TableState(database, name, _location(existing), current_columns, current_keys)
-        merged, added, widened = _evolve(
-            f"{database}.{name}", contract, current_columns, wanted, current_keys, keys
-        )
+        merged, added, widened = _evolve(f"{database}.{name}", contract, current_columns, wanted, current_keys, keys)
         new_parameters = {**existing.get("Parameters", {}), **parameters}
         if (
             merged == current_columns
@@ -258,9 +256,7 @@ class Catalog:
 
     # -- partitions ---------------------------------------------------------------------------
 
-    def get_partitions(
-        self, database: str, table: str, expression: Optional[str] = None
-    ) -> Dict[PartitionValues, str]:
+    def get_partitions(self, database: str, table: str, expression: Optional[str] = None) -> Dict[PartitionValues, str]:
         """Every partition (or those matching a Glue ``expression``): values -> location."""
         kwargs: Dict[str, Any] = {"DatabaseName": database, "TableName": table}
         if expression:
@@ -295,8 +291,7 @@ class Catalog:
         for values in wanted:
             if len(values) != key_count:
                 raise ValueError(
-                    f"Glue table {database}.{table} has {key_count} partition key(s);"
-                    f" got values {list(values)}"
+                    f"Glue table {database}.{table} has {key_count} partition key(s); got values {list(values)}"
                 )
         current = self._existing_partitions(database, table, list(wanted))
         to_create = {v: loc for v, loc in wanted.items() if v not in current}
@@ -570,9 +565,7 @@ def _check_names(table: str, columns: Sequence[ColumnSpec], keys: Sequence[Colum
     names = [c.name for c in columns] + [k.name for k in keys]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
-        raise ValueError(
-            f"Glue table {table}: {', '.join(repeated)} named twice among the columns and partition keys"
-        )
+        raise ValueError(f"Glue table {table}: {', '.join(repeated)} named twice among the columns and partition keys")
 
 
 def _older_than_table(contract: Contract, described: Mapping[str, Any]) -> bool:
@@ -597,9 +590,7 @@ def _check_fits(
         if have is None:
             problems.append(f"column {column.name} is not in the catalog")
         elif not (_same_type(column.type, have.type) or _widens(column.type, have.type)):
-            problems.append(
-                f"column {column.name} is {have.type} in the catalog, which cannot hold {column.type}"
-            )
+            problems.append(f"column {column.name} is {have.type} in the catalog, which cannot hold {column.type}")
     if problems:
         raise ContractConflictError(
             f"dataset {contract.dataset}: contract version {contract.version} no longer fits"
@@ -649,17 +640,14 @@ def _evolve(
             merged.append(ColumnSpec(column.name, new.type, new.comment))
             widened.append(f"{column.name}: {column.type} -> {new.type}")
         else:
-            problems.append(
-                f"column {column.name} is {column.type} in the catalog and {new.type} in the contract"
-            )
+            problems.append(f"column {column.name} is {column.type} in the catalog and {new.type} in the contract")
             merged.append(column)
     known = {c.name for c in current}
     added = [c for c in wanted if c.name not in known]
     merged.extend(added)
     if problems:
         raise ContractConflictError(
-            f"dataset {contract.dataset}: Glue table {table} can only change additively, but: "
-            + "; ".join(problems),
+            f"dataset {contract.dataset}: Glue table {table} can only change additively, but: " + "; ".join(problems),
             hint="apply a contract that only appends nullable columns or widens types; a table whose"
             " structure really changed needs a new dataset (or the old table dropped and its data rewritten)",
         )

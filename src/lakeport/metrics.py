@@ -88,9 +88,7 @@ def publish_run_metrics(
     )
     for start in range(0, len(data), _MAX_DATA_PER_CALL):
         try:
-            cloudwatch_client.put_metric_data(
-                Namespace=namespace, MetricData=data[start : start + _MAX_DATA_PER_CALL]
-            )
+            cloudwatch_client.put_metric_data(Namespace=namespace, MetricData=data[start : start + _MAX_DATA_PER_CALL])
         except ClientError as exc:
             raise translate(exc, f"publishing the run metrics of dataset {dataset}") from exc
     return len(data)

@@ -129,11 +129,7 @@ class ContractRegistry:
             self._ddb.transact_write_items(
                 TransactItems=[
                     {"Put": self._version_put(dataset, version, document, digest, now, applied_by, breaking)},
-                    {
-                        "Update": self._head_update(
-                            contract, version, expected, document, digest, now, applied_by
-                        )
-                    },
+                    {"Update": self._head_update(contract, version, expected, document, digest, now, applied_by)},
                 ]
             )
         except ClientError as exc:
@@ -215,8 +211,7 @@ class ContractRegistry:
                 return ContractConflictError(
                     f"dataset {dataset}: someone applied version {now_latest} meanwhile"
                     f" (this apply was based on version {expected})",
-                    hint=f"run 'lakeport contract diff <file>' to see what changed, then '{APPLY_HINT}'"
-                    " again",
+                    hint=f"run 'lakeport contract diff <file>' to see what changed, then '{APPLY_HINT}' again",
                 )
             if "TransactionConflict" in reasons:
                 return AwsTransientError(
@@ -242,8 +237,7 @@ class ContractRegistry:
             if not head:
                 raise _not_found(dataset)
             raise DatasetNotFoundError(
-                f"dataset {dataset} has no contract version {version}"
-                f" (the latest is {head['latest_version']})",
+                f"dataset {dataset} has no contract version {version} (the latest is {head['latest_version']})",
                 hint=f"'lakeport contract history {dataset}' lists the versions",
             )
         return self._parse(item, dataset, version)

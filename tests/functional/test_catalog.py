@@ -121,9 +121,7 @@ def test_a_non_additive_change_is_refused(catalog: Catalog, orders: Contract, ed
 
 def test_the_quarantine_table_has_text_columns_by_run(catalog: Catalog, orders: Contract) -> None:
     columns = ["order_id", "order_date", ("lakeport_reason", "string", "why the row was rejected")]
-    state = catalog.ensure_table(
-        orders, "s3://quarantine/sales/orders/rows/", columns=columns, table_type="quarantine"
-    )
+    state = catalog.ensure_table(orders, "s3://quarantine/sales/orders/rows/", columns=columns, table_type="quarantine")
     assert state.table == "orders_quarantine"
     table = catalog.get_table("sales", "orders_quarantine")
     assert table is not None
@@ -144,9 +142,7 @@ def test_partitions_are_created_then_switched(catalog: Catalog, orders: Contract
     now = catalog.get_partitions("sales", "orders")
     assert now[("2026-01-02",)].endswith("/run=r2/")
     assert now[("2026-01-01",)].endswith("/run=r1/")
-    partition = catalog._glue.get_partition(
-        DatabaseName="sales", TableName="orders", PartitionValues=["2026-01-02"]
-    )
+    partition = catalog._glue.get_partition(DatabaseName="sales", TableName="orders", PartitionValues=["2026-01-02"])
     sd = partition["Partition"]["StorageDescriptor"]
     assert sd["SerdeInfo"]["SerializationLibrary"] == PARQUET_SERDE
     assert sd["Columns"]
@@ -186,9 +182,7 @@ def test_database_is_created_once(catalog: Catalog) -> None:
     assert not catalog.table_exists("finance", "ledger")
 
 
-def test_a_replay_with_an_older_contract_leaves_the_grown_table_alone(
-    catalog: Catalog, orders: Contract
-) -> None:
+def test_a_replay_with_an_older_contract_leaves_the_grown_table_alone(catalog: Catalog, orders: Contract) -> None:
     def grow(doc: Dict[str, Any]) -> None:
         doc["schema"].append({"name": "channel", "type": "string"})
         next(c for c in doc["schema"] if c["name"] == "amount")["type"] = "decimal(18,2)"
@@ -205,6 +199,4 @@ def test_a_replay_with_an_older_contract_leaves_the_grown_table_alone(
 
 def test_a_column_named_like_a_partition_key_is_refused(catalog: Catalog, orders: Contract) -> None:
     with pytest.raises(ValueError, match="lakeport_run_id named twice"):
-        catalog.ensure_table(
-            orders, "s3://q/", columns=["lakeport_run_id", "order_id"], table_type="quarantine"
-        )
+        catalog.ensure_table(orders, "s3://q/", columns=["lakeport_run_id", "order_id"], table_type="quarantine")

@@ -28,9 +28,7 @@ def obj(name: str = "2026-03-01.csv", version: str = "v1") -> SourceObject:
 
 
 def succeed(ledger: FileLedger, o: SourceObject, run_id: str, when: datetime = T0) -> None:
-    ledger.finish(
-        o, run_id, "SUCCEEDED", rows_read=10, rows_written=8, rows_quarantined=1, rows_duplicate=1, now=when
-    )
+    ledger.finish(o, run_id, "SUCCEEDED", rows_read=10, rows_written=8, rows_quarantined=1, rows_duplicate=1, now=when)
 
 
 def test_a_new_object_is_claimed_with_a_lease(ledger: FileLedger) -> None:
@@ -109,9 +107,7 @@ def test_a_done_object_is_reported_done_unless_forced(ledger: FileLedger) -> Non
 
 def test_a_quarantined_object_is_done_too(ledger: FileLedger) -> None:
     ledger.claim(obj(), DATASET, "run-a", now=T0)
-    ledger.finish(
-        obj(), "run-a", "QUARANTINED", 0, 0, 0, 0, reason="not gzip", quarantine_uri="s3://q/files/run-a/x"
-    )
+    ledger.finish(obj(), "run-a", "QUARANTINED", 0, 0, 0, 0, reason="not gzip", quarantine_uri="s3://q/files/run-a/x")
     done = ledger.claim(obj(), DATASET, "run-b", now=T0)
     assert (done.outcome, done.state) == ("DONE", "QUARANTINED")
     record = ledger.get(obj())
@@ -140,9 +136,7 @@ def test_a_new_version_of_the_same_key_is_a_new_object(ledger: FileLedger) -> No
 def test_unbalanced_counts_are_refused(ledger: FileLedger) -> None:
     ledger.claim(obj(), DATASET, "run-a", now=T0)
     with pytest.raises(AccountingError, match="rows read 10 != written 8"):
-        ledger.finish(
-            obj(), "run-a", "SUCCEEDED", rows_read=10, rows_written=8, rows_quarantined=1, rows_duplicate=0
-        )
+        ledger.finish(obj(), "run-a", "SUCCEEDED", rows_read=10, rows_written=8, rows_quarantined=1, rows_duplicate=0)
 
 
 def test_renew_extends_only_the_own_live_claim(ledger: FileLedger) -> None:

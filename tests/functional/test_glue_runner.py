@@ -39,9 +39,7 @@ def test_a_run_calls_the_entry_with_glue_style_arguments_and_succeeds(aws) -> No
 
     with GlueRunner() as runner:
         runner.register("job", calls.append)
-        run_id = glue.start_job_run(JobName="job", Arguments={"--dataset": "sales.orders", "--mode": "run"})[
-            "JobRunId"
-        ]
+        run_id = glue.start_job_run(JobName="job", Arguments={"--dataset": "sales.orders", "--mode": "run"})["JobRunId"]
         wait_for(runner)
         run = glue.get_job_run(JobName="job", RunId=run_id)["JobRun"]
 

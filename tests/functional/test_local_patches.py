@@ -63,9 +63,7 @@ def create_state_machine(aws: Any, name: str, definition: Dict[str, Any], **kwar
     return str(answer["stateMachineArn"])
 
 
-def run_to_end(
-    aws: Any, state_machine_arn: str, payload: Dict[str, Any], timeout: float = 20
-) -> Dict[str, Any]:
+def run_to_end(aws: Any, state_machine_arn: str, payload: Dict[str, Any], timeout: float = 20) -> Dict[str, Any]:
     sfn = aws.client("stepfunctions")
     arn = sfn.start_execution(stateMachineArn=state_machine_arn, input=json.dumps(payload))["executionArn"]
     deadline = time.monotonic() + timeout
@@ -141,9 +139,7 @@ def function(aws) -> Any:  # type: ignore[no-untyped-def]
 
 
 def test_lambda_invoke_runs_the_registered_handler_in_process(aws, function) -> None:  # type: ignore[no-untyped-def]
-    lambdas.register_lambda(
-        function, lambda event, context: {"doubled": event["n"] * 2, "name": context.function_name}
-    )
+    lambdas.register_lambda(function, lambda event, context: {"doubled": event["n"] * 2, "name": context.function_name})
 
     answer = aws.client("lambda").invoke(FunctionName=function, Payload=json.dumps({"n": 21}))
 
@@ -247,13 +243,9 @@ def test_string_matches_treats_only_the_asterisk_as_a_wildcard(aws) -> None:  # 
 def test_eventbridge_object_keys_are_encoded_as_s3_encodes_them(aws) -> None:  # type: ignore[no-untyped-def]
     s3, sqs, events = aws.client("s3"), aws.client("sqs"), aws.client("events")
     s3.create_bucket(Bucket="raw")
-    s3.put_bucket_notification_configuration(
-        Bucket="raw", NotificationConfiguration={"EventBridgeConfiguration": {}}
-    )
+    s3.put_bucket_notification_configuration(Bucket="raw", NotificationConfiguration={"EventBridgeConfiguration": {}})
     queue = sqs.create_queue(QueueName="events")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     events.put_rule(Name="raw", EventPattern=json.dumps({"source": ["aws.s3"]}))
     events.put_targets(Rule="raw", Targets=[{"Id": "q", "Arn": queue_arn}])
     key = "in/2024 01/a+b=c.csv"

@@ -151,16 +151,12 @@ def test_input_at_the_threshold_runs_the_spark_job(local_stack) -> None:  # type
 def test_terminal_job_failure_notifies_and_fails_the_execution(local_stack) -> None:  # type: ignore[no-untyped-def]
     aws = local_stack.aws
     alerts = aws.client("sqs").create_queue(QueueName="alerts-inbox")["QueueUrl"]
-    alerts_arn = aws.client("sqs").get_queue_attributes(QueueUrl=alerts, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
-    aws.client("sns").subscribe(
-        TopicArn=local_stack.resources.alerts_topic_arn(), Protocol="sqs", Endpoint=alerts_arn
-    )
+    alerts_arn = aws.client("sqs").get_queue_attributes(QueueUrl=alerts, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    aws.client("sns").subscribe(TopicArn=local_stack.resources.alerts_topic_arn(), Protocol="sqs", Endpoint=alerts_arn)
     job, notifier = FakeJob(), FakeNotifier()
-    job.errors.append(
-        InputFileError(DATASET, "sales/orders/a.csv", "the header has 3 columns, the contract 4")
-    )
+    job.errors.append(InputFileError(DATASET, "sales/orders/a.csv", "the header has 3 columns, the contract 4"))
     local_stack.register_job("python", job)
     local_stack.set_notifier(notifier)
 
@@ -216,8 +212,7 @@ def test_glue_concurrency_limit_is_retried_until_both_runs_succeed(local_stack) 
     limited = [
         e
         for e in history
-        if e["type"] == "TaskFailed"
-        and e["taskFailedEventDetails"]["error"] == "Glue.ConcurrentRunsExceededException"
+        if e["type"] == "TaskFailed" and e["taskFailedEventDetails"]["error"] == "Glue.ConcurrentRunsExceededException"
     ]
     assert limited, "one of the two executions hit the concurrency limit and was retried"
 

@@ -54,9 +54,9 @@ def test_tables_have_the_keys_and_indexes_the_ledgers_use(aws, provisioned) -> N
 
 
 def test_raw_events_go_to_the_ingest_queue_with_a_dead_letter_queue(aws, provisioned) -> None:  # type: ignore[no-untyped-def]
-    attributes = aws.client("sqs").get_queue_attributes(
-        QueueUrl=provisioned.ingest_queue_url, AttributeNames=["All"]
-    )["Attributes"]
+    attributes = aws.client("sqs").get_queue_attributes(QueueUrl=provisioned.ingest_queue_url, AttributeNames=["All"])[
+        "Attributes"
+    ]
     redrive = json.loads(attributes["RedrivePolicy"])
     assert redrive == {"deadLetterTargetArn": provisioned.ingest_dlq_arn, "maxReceiveCount": 5}
     assert attributes["VisibilityTimeout"] == str(Settings().ingest_visibility_timeout_seconds)
@@ -89,9 +89,7 @@ def test_functions_state_machine_topic_and_workgroup_exist(aws, provisioned) -> 
     functions = aws.client("lambda")
     for name in (RESOURCES.dispatcher_function_name(), RESOURCES.notifier_function_name()):
         assert functions.get_function(FunctionName=name)["Configuration"]["Runtime"] == "python3.11"
-    machine = aws.client("stepfunctions").describe_state_machine(
-        stateMachineArn=provisioned.state_machine_arn
-    )
+    machine = aws.client("stepfunctions").describe_state_machine(stateMachineArn=provisioned.state_machine_arn)
     assert json.loads(machine["definition"]) == render_ingest(RESOURCES, provisioned.notifier_function_arn)
     assert provisioned.alerts_topic_arn == RESOURCES.alerts_topic_arn()
     workgroup = aws.client("athena").get_work_group(WorkGroup=RESOURCES.athena_workgroup)["WorkGroup"]

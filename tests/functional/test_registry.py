@@ -101,9 +101,7 @@ def test_strict_refusal_lists_each_change_and_what_to_do(registry, orders) -> No
 
 def test_additive_refuses_a_type_change_unless_allowed(registry, orders) -> None:  # type: ignore[no-untyped-def]
     registry.apply(orders, "ana")
-    to_text = variant(
-        orders, lambda d: next(c for c in d["schema"] if c["name"] == "order_id").update(type="string")
-    )
+    to_text = variant(orders, lambda d: next(c for c in d["schema"] if c["name"] == "order_id").update(type="string"))
     with pytest.raises(ContractConflictError, match="bigint -> string is not a widening"):
         registry.apply(to_text, "bob")
     forced = registry.apply(to_text, "bob", allow_breaking=True)
@@ -116,9 +114,7 @@ def test_losing_the_optimistic_lock_race_is_a_conflict(registry, orders) -> None
     # ana and bob both read version 1; ana applies first
     registry.apply(variant(orders, add_channel), "ana", expected_version=1)
     with pytest.raises(ContractConflictError) as caught:
-        registry.apply(
-            variant(orders, lambda d: d.update(owner="bob@example.com")), "bob", expected_version=1
-        )
+        registry.apply(variant(orders, lambda d: d.update(owner="bob@example.com")), "bob", expected_version=1)
     assert "someone applied version 2 meanwhile" in str(caught.value)
     assert "diff" in str(caught.value)
     latest = registry.get("sales.orders")
@@ -141,9 +137,7 @@ def test_diff_against_what_is_applied(registry, orders) -> None:  # type: ignore
     registry.apply(orders, "ana")
     assert registry.diff(orders) == []
     changes = registry.diff(variant(orders, lambda d: d.update(write_mode="upsert")))
-    assert [(c.path, c.old, c.new, c.breaking) for c in changes] == [
-        ("write_mode", "append", "upsert", False)
-    ]
+    assert [(c.path, c.old, c.new, c.breaking) for c in changes] == [("write_mode", "append", "upsert", False)]
 
 
 def test_missing_dataset_names_it_and_says_how_to_apply(registry) -> None:  # type: ignore[no-untyped-def]
@@ -184,9 +178,7 @@ def test_list_summarises_each_dataset(registry, orders) -> None:  # type: ignore
 def test_match_key_picks_the_longest_prefix(registry, orders) -> None:  # type: ignore[no-untyped-def]
     registry.apply(orders, "ana")
     assert registry.match_key("finance/ledger/2024.csv") is None
-    eu = variant(
-        orders, lambda d: (d.update(dataset="sales.orders_eu"), d["source"].update(prefix="sales/orders/eu/"))
-    )
+    eu = variant(orders, lambda d: (d.update(dataset="sales.orders_eu"), d["source"].update(prefix="sales/orders/eu/")))
     registry.apply(eu, "ana")  # applied after a miss was cached: found without waiting for the cache to age
     assert registry.match_key("sales/orders/eu/2024-01-02.csv").dataset == "sales.orders_eu"  # type: ignore[union-attr]
     found = registry.match_key("sales/orders/us/2024-01-02.csv")

@@ -55,9 +55,7 @@ def test_a_retried_run_restarts_the_same_record(aws, runs: RunLedger) -> None:  
         UpdateExpression="SET execution_arn = :arn",
         ExpressionAttributeValues={":arn": {"S": "arn:aws:states:us-east-1:123456789012:execution:x:y"}},
     )
-    runs.fail(
-        "sales.orders", first.run_id, "DatasetBusyError: locked by run x", now=T0 + timedelta(minutes=1)
-    )
+    runs.fail("sales.orders", first.run_id, "DatasetBusyError: locked by run x", now=T0 + timedelta(minutes=1))
     again = runs.start(RunRecord(dataset="sales.orders", run_id=first.run_id), now=T0 + timedelta(minutes=5))
     assert (again.state, again.attempts, again.error) == ("RUNNING", 2, None)
     assert again.started_at == first.started_at

@@ -47,9 +47,7 @@ def eventually(condition: Any, timeout: float = 15.0) -> None:
 
 
 def poller(aws: Any, queue: Dict[str, str], handler: Any, **kwargs: Any) -> SqsPoller:
-    return SqsPoller(
-        aws.client("sqs"), queue["url"], queue["arn"], "us-east-1", FUNCTION, lambda: handler, **kwargs
-    )
+    return SqsPoller(aws.client("sqs"), queue["url"], queue["arn"], "us-east-1", FUNCTION, lambda: handler, **kwargs)
 
 
 def test_messages_arrive_in_batches_and_are_deleted_when_handled(aws) -> None:  # type: ignore[no-untyped-def]

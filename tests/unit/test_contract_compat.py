@@ -54,9 +54,7 @@ def test_additive_allows_a_nullable_column_at_the_end(orders: Contract) -> None:
 
 
 def test_additive_refuses_a_required_new_column(orders: Contract) -> None:
-    new = variant(
-        orders, lambda d: d["schema"].append({"name": "channel", "type": "string", "nullable": False})
-    )
+    new = variant(orders, lambda d: d["schema"].append({"name": "channel", "type": "string", "nullable": False}))
     (change,) = compare(orders, new)
     assert change.breaking
     assert "nullable: true" in change.why
@@ -115,9 +113,7 @@ def test_nullability_can_relax_but_not_tighten(orders: Contract) -> None:
 
 
 def test_partitioning_and_primary_key_changes_break(orders: Contract) -> None:
-    repartitioned = variant(
-        orders, lambda d: d["partition_by"][0].update(transform="month", name="order_month")
-    )
+    repartitioned = variant(orders, lambda d: d["partition_by"][0].update(transform="month", name="order_month"))
     (change,) = compare(orders, repartitioned)
     assert change.path == "partition_by"
     assert change.breaking
@@ -162,9 +158,7 @@ def test_settings_never_break(orders: Contract) -> None:
     assert changes["source.options.delimiter"].new == ";"
     assert changes["description"].kind == "removed"
     assert changes["schema.amount.comment"].kind == "added"
-    assert {"engine", "spark_threshold_bytes", "write_mode", "quality.rules", "schema_evolution"} <= set(
-        changes
-    )
+    assert {"engine", "spark_threshold_bytes", "write_mode", "quality.rules", "schema_evolution"} <= set(changes)
 
 
 def test_describe_reads_as_a_sentence(orders: Contract) -> None:

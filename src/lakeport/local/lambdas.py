@@ -95,9 +95,7 @@ def invoke(function_arn: str, event: Any, timeout_seconds: float = 900.0) -> Tup
             "call lakeport.local.lambdas.register_lambda(name, handler) before invoking it"
         )
         return _error_payload("Runtime.HandlerNotFound", message), UNHANDLED
-    context = LocalLambdaContext(
-        function_name=name, invoked_function_arn=function_arn, timeout_seconds=timeout_seconds
-    )
+    context = LocalLambdaContext(function_name=name, invoked_function_arn=function_arn, timeout_seconds=timeout_seconds)
     try:
         result = handler(event, context)
     except Exception as exc:

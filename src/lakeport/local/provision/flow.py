@@ -55,9 +55,7 @@ def log_groups(aws: AwsContext, resources: Resources, settings: Settings, kms_ke
 # --- queues, rule, topic ---------------------------------------------------------------------------
 
 
-def _queue(
-    aws: AwsContext, name: str, attributes: Dict[str, str], queue_tags: Dict[str, str]
-) -> Tuple[str, str]:
+def _queue(aws: AwsContext, name: str, attributes: Dict[str, str], queue_tags: Dict[str, str]) -> Tuple[str, str]:
     sqs = aws.client("sqs")
     try:
         url = sqs.create_queue(QueueName=name, Attributes=attributes, tags=queue_tags)["QueueUrl"]
@@ -81,9 +79,7 @@ def _from_rule(queue_arn: str, rule_arn: str, sid: str) -> Dict[str, Any]:
     }
 
 
-def events_path(
-    aws: AwsContext, resources: Resources, settings: Settings, kms_key_arn: str
-) -> Dict[str, str]:
+def events_path(aws: AwsContext, resources: Resources, settings: Settings, kms_key_arn: str) -> Dict[str, str]:
     """Ingest queue, DLQ and the raw bucket's EventBridge rule; URLs and ARNs by name."""
     queue_tags = tags(resources, settings)
     encryption = {"KmsMasterKeyId": kms_key_arn, "KmsDataKeyReusePeriodSeconds": "300"}
@@ -259,8 +255,7 @@ def functions(
             resources,
             settings,
             name=resources.dispatcher_function_name(),
-            description="Claims new raw files in the ledger and starts one ingest execution per "
-            "dataset batch",
+            description="Claims new raw files in the ledger and starts one ingest execution per dataset batch",
             handler=DISPATCHER_HANDLER,
             role_arn=role_arns["dispatcher"],
             memory=512,

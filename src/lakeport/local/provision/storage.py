@@ -62,15 +62,11 @@ def lifecycle_rules(zone: str, settings: Settings) -> List[Dict[str, Any]]:
     elif zone == "artifacts":
         rules.append(_rule("expire-glue-temp", GLUE_TEMP_PREFIX, Expiration={"Days": 7}))
     elif zone == "athena":
-        rules.append(
-            _rule("expire-query-results", "", Expiration={"Days": settings.athena_results_expiration_days})
-        )
+        rules.append(_rule("expire-query-results", "", Expiration={"Days": settings.athena_results_expiration_days}))
     return rules
 
 
-def _bucket(
-    aws: AwsContext, resources: Resources, settings: Settings, name: str, encryption: Dict[str, Any]
-) -> None:
+def _bucket(aws: AwsContext, resources: Resources, settings: Settings, name: str, encryption: Dict[str, Any]) -> None:
     s3 = aws.client("s3")
     kwargs: Dict[str, Any] = {"Bucket": name}
     if resources.region != "us-east-1":
@@ -111,9 +107,7 @@ def buckets(aws: AwsContext, resources: Resources, settings: Settings, kms_key_a
         Bucket=resources.raw_bucket, NotificationConfiguration={"EventBridgeConfiguration": {}}
     )
     logs = access_logs_bucket(resources)
-    _bucket(
-        aws, resources, settings, logs, {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-    )
+    _bucket(aws, resources, settings, logs, {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}})
     expire_logs = _rule(
         "expire-logs",
         None,
