@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Literal, Optional, Tuple, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from . import formats
 from .naming import is_safe_name, normalise_name
 from .types import ColumnType, TypeParseError, parse_type
 
@@ -172,6 +173,7 @@ class Column(_Strict):
                 raise ValueError(f"'format' applies to date and timestamp columns, not {self.type}")
             if "%" not in self.format:
                 raise ValueError("'format' uses strptime codes, e.g. '%d/%m/%Y %H:%M'")
+            formats.parts(self.format)  # names any code the engines do not read
         return self
 
     @property

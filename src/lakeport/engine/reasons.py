@@ -44,7 +44,8 @@ def expectation(column: Column) -> str:
 
 def conversion(column: Column) -> Tuple[str, str]:
     """(prefix, suffix) around the raw value: ``amount: '12.345' is not a decimal(12,2) (…)``."""
-    return f"{column.name}: '", f"' is not a {column.type} ({expectation(column)})"
+    article = "an" if column.type[0] in "aeiou" else "a"
+    return f"{column.name}: '", f"' is not {article} {column.type} ({expectation(column)})"
 
 
 def too_long(column: Column) -> Tuple[str, str]:

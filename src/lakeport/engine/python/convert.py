@@ -4,22 +4,26 @@ The fast path casts a whole column with one Arrow kernel. Arrow's casts are stri
 not a ``decimal(12,2)``, ``1995-02-30`` is not a date), but a cast fails for the whole array when
 one value is bad. Then the failing values are located by bisection (a handful of extra casts for a
 few bad values), given a second chance after normalisation (surrounding blanks, a leading ``+``,
-trailing zeros after the point, ``yes``/``no`` booleans, a ``Z`` or ``+hh:mm`` time-zone suffix),
-and what still fails is reported. A value converts or not on its own merits: the result never
-depends on the other values in the batch.
+``yes``/``no`` booleans, a ``Z`` or ``+hh:mm`` time-zone suffix), and what still fails is reported.
+Decimals the strict cast refuses are read exactly in Python (trailing zeros past the scale, an
+exponent), and so are the texts Arrow would get wrong without an error (past 38 digits, exponents).
+A formatted date or time is checked against its fields, so an impossible day or second is refused
+rather than rolled forward. A value converts or not on its own merits: the result never depends on
+the other values in the batch.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Tuple
+from decimal import Decimal
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ...contract import Column
+from ...contract import Column, formats
 from ...contract.types import INTEGER_RANGES, ColumnType
 from .. import reasons
 
@@ -72,6 +76,8 @@ def convert_text(values: pa.Array, column: Column) -> Converted:
     target = arrow_type(ctype)
     if ctype.kind in ("date", "timestamp") and column.format:
         typed, bad = _parse_with_format(values, column.format, ctype.kind)
+    elif ctype.kind == "decimal":
+        typed, bad = _convert_decimal(values, ctype, target)
     else:
         typed, bad = _cast_with_second_chance(values, ctype, target)
         if ctype.is_integer:
@@ -187,7 +193,6 @@ def _zoned_timestamp_caster(values: pa.Array) -> pa.Array:
     return pc.cast(pc.cast(values, pa.timestamp("us", tz="UTC")), pa.int64())
 
 
-_TRAILING_ZEROS = re.compile(r"^([+-]?\d*\.\d*?)0+$")
 _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
 
@@ -195,12 +200,8 @@ _FALSE = ("false", "f", "no", "n", "0")
 def _normalise(values: pa.Array, ctype: ColumnType) -> pa.Array:
     """The second-chance spelling of values that failed the strict cast."""
     out = pc.utf8_trim_whitespace(values)
-    if ctype.is_integer or ctype.kind == "decimal":
-        out = pc.replace_substring_regex(out, r"^\+", "")
-    if ctype.kind == "decimal":
-        # 5.0050 -> 5.005 (-> still too many places for scale 2) ; 12.5000 -> 12.5
-        out = pc.replace_substring_regex(out, r"^([+-]?\d*\.\d*?)0+$", r"\1")
-        out = pc.replace_substring_regex(out, r"\.$", "")
+    if ctype.is_integer:
+        out = pc.replace_substring_regex(out, r"^\+(\d)", r"\1")  # +5 is 5; +-5 stays wrong
     if ctype.kind == "boolean":
         lowered = pc.utf8_lower(out)
         out = pc.if_else(
@@ -211,6 +212,71 @@ def _normalise(values: pa.Array, ctype: ColumnType) -> pa.Array:
     if ctype.kind == "timestamp":
         out = pc.replace_substring_regex(out, r"[zZ]$", "+00:00")
     return out
+
+
+# -- decimals: exact, never rounded -----------------------------------------------------------------
+
+_DECIMAL_TEXT = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")
+_MAX_EXPONENT = 100_000
+_ARROW_DIGITS = 38
+
+
+def exact_decimal(text: str, precision: int, scale: int) -> Optional[Decimal]:
+    """The value of ``text`` (trimmed) as a ``decimal(precision, scale)``, or ``None`` if it is not one exactly.
+
+    An optional sign, ASCII digits with an optional point, an optional exponent; extra fraction
+    digits must be zeros (never rounded), and the whole part must fit ``precision - scale``.
+    """
+    match = _DECIMAL_TEXT.fullmatch(text)
+    if match is None:
+        return None
+    sign, whole, fraction, exponent_text = match.group(1), match.group(2), match.group(3) or "", match.group(4)
+    if not whole and not fraction:
+        return None
+    exponent = int(exponent_text) if exponent_text else 0
+    if abs(exponent) > _MAX_EXPONENT:
+        return None
+    significant = (whole + fraction).lstrip("0")
+    core = significant.rstrip("0")
+    parsed_scale = len(fraction) - exponent  # value = int(whole + fraction) * 10^-parsed_scale
+    if parsed_scale < 0 and len(significant) - parsed_scale > _ARROW_DIGITS:
+        return None  # like Arrow's short path: a number whose exponent needs more than 38 digits
+    if not core:
+        return Decimal(f"0e-{scale}")
+    core_scale = parsed_scale - (len(significant) - len(core))
+    if core_scale > scale or len(core) + (scale - core_scale) > precision:
+        return None
+    unscaled = core + "0" * (scale - core_scale)
+    return Decimal(f"{'-' if sign == '-' else ''}{unscaled}e-{scale}")
+
+
+def _convert_decimal(values: pa.Array, ctype: ColumnType, target: pa.DataType) -> Tuple[pa.Array, Optional[pa.Array]]:
+    """Arrow's strict cast for the common spellings; the exact reading for the rest.
+
+    Arrow's decimal parser wraps around past 38 digits (39 nines become a negative number) and
+    rounds a small exponent away (``1.5e-40`` becomes 0.00) without an error, so a text longer than
+    38 characters or with an exponent is never given to it. Whatever the strict cast refuses (blanks,
+    a leading ``+``, trailing zeros past the scale, …) gets the exact reading too.
+    """
+    assert ctype.precision is not None and ctype.scale is not None
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    suspect = pc.fill_null(pc.greater(pc.binary_length(values), _ARROW_DIGITS), False)
+    if _buffer_contains(values, b"eE"):
+        suspect = pc.or_(suspect, pc.fill_null(pc.match_substring_regex(values, "[eE]"), False))
+    if pc.any(suspect).as_py():
+        strict_input = pc.if_else(suspect, pa.scalar(None, pa.string()), values)
+        typed, failing = cast_locating(strict_input, lambda a: pc.cast(a, target))
+        positions = sorted(set(failing) | set(np.flatnonzero(suspect.to_numpy(zero_copy_only=False)).tolist()))
+    else:
+        typed, positions = cast_locating(values, lambda a: pc.cast(a, target))
+    if not positions:
+        return typed, None
+    texts = pc.utf8_trim_whitespace(pc.take(values, pa.array(positions, type=pa.int64()))).to_pylist()
+    exact = [exact_decimal(t, ctype.precision, ctype.scale) for t in texts]
+    typed = pc.replace_with_mask(typed, position_mask(len(values), positions), pa.array(exact, type=target))
+    wrong = [p for p, value in zip(positions, exact) if value is None]
+    return typed, (position_mask(len(values), wrong) if wrong else None)
 
 
 def _buffer_contains(values: pa.Array, needles: bytes) -> bool:
@@ -242,54 +308,93 @@ def _check_integer(
     return pc.cast(typed64, target, safe=False), bad
 
 
-# strptime codes -> regex groups, to catch Arrow's roll-forward of impossible days (30 Feb -> 2 Mar)
-_FORMAT_GROUPS = {
-    "%Y": r"(?P<Y>\d{4})",
-    "%m": r"(?P<m>\d{1,2})",
-    "%d": r"(?P<d>\d{1,2})",
-    "%H": r"\d{1,2}",
-    "%M": r"\d{1,2}",
-    "%S": r"\d{1,2}",
-    "%y": r"\d{2}",
-    "%b": r"[A-Za-z]{3}",
-    "%B": r"[A-Za-z]+",
-    "%p": r"[AaPp][Mm]",
-    "%I": r"\d{1,2}",
-    "%j": r"\d{1,3}",
-    "%z": r"(?:[+-]\d{2}:?\d{2}|Z)",
-    "%%": "%",
-}
-
-
-def _format_regex(fmt: str) -> Optional[str]:
-    out, i = [], 0
-    while i < len(fmt):
-        if fmt[i] == "%" and i + 1 < len(fmt):
-            code = fmt[i : i + 2]
-            if code not in _FORMAT_GROUPS:
-                return None
-            out.append(_FORMAT_GROUPS[code])
-            i += 2
+def _re2_plan(fmt: str) -> Tuple[str, Dict[str, str]]:
+    """An RE2 pattern that reads ``fmt`` like the C library, and which named group holds which field."""
+    out: List[str] = []
+    groups: Dict[str, str] = {}
+    for i, piece in enumerate(formats.parts(fmt)):
+        if piece.kind == "literal":
+            out.append(re.escape(piece.text))
+        elif piece.kind == "blanks":
+            out.append(_BLANKS)
+        elif piece.kind == "day_name":
+            out.append("(?i:" + "|".join(d for name in formats.DAYS for d in (name, name[:3])) + ")")
         else:
-            out.append(re.escape(fmt[i]))
-            i += 1
-    return "^" + "".join(out) + "$"
+            assert piece.name is not None
+            group = f"g{i}"  # a repeated code: the last one wins, as in the C library
+            groups[piece.name] = group
+            if piece.width is not None:
+                out.append(f"{_BLANKS}(?P<{group}>\\d{{1,{piece.width}}})")
+            elif piece.name == "month_name":
+                names = dict.fromkeys(m for name in formats.MONTHS for m in (name, name[:3]))
+                out.append(f"(?P<{group}>(?i:" + "|".join(names) + "))")
+            elif piece.name == "ampm":
+                out.append(f"(?P<{group}>(?i:am|pm))")
+            else:  # zone
+                out.append(f"{_BLANKS}(?P<{group}>Z|[+-]\\d{{2}}(?::?\\d{{2}})?)")
+    return "^" + "".join(out) + "$", groups
+
+
+_BLANKS = "[ \\t\\n\\x0B\\f\\r]*"
+_DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+_MONTH_ABBREVIATIONS = pa.array([m[:3] for m in formats.MONTHS])
+
+
+def _not_a_real_moment(trimmed: pa.Array, parsed: pa.Array, fmt: str) -> np.ndarray:
+    """Rows the C library's strptime read but that name no real moment: a day the month does not
+    have, second 60 or 61, a zone minute above 59 (Arrow would roll them forward), or a text the
+    format's pattern does not read the same way."""
+    pattern, groups = _re2_plan(fmt)
+    fields = pc.extract_regex(trimmed, pattern)
+    n = len(trimmed)
+
+    def text(name: str) -> pa.Array:
+        return pc.struct_field(fields, groups[name])
+
+    def number(name: str, default: int) -> np.ndarray:
+        if name not in groups:
+            return np.full(n, default, dtype=np.int64)
+        return np.asarray(pc.fill_null(pc.cast(text(name), pa.int64()), default).to_numpy(zero_copy_only=False))
+
+    if "year" in groups:
+        year = number("year", 1900)
+    elif "year2" in groups:
+        short = number("year2", 0)
+        year = np.where(short < 69, short + 2000, short + 1900)
+    else:
+        year = np.full(n, 1900, dtype=np.int64)
+    if "month_name" in groups and "month" not in groups:
+        abbreviation = pc.utf8_slice_codeunits(pc.utf8_lower(text("month_name")), 0, 3)
+        index = pc.index_in(abbreviation, value_set=_MONTH_ABBREVIATIONS)
+        month = np.asarray(pc.fill_null(index, 0).to_numpy(zero_copy_only=False)).astype(np.int64) + 1
+    else:
+        month = number("month", 1)
+    month = np.clip(month, 1, 12)
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    last_day = _DAYS_IN_MONTH[month - 1] + ((month == 2) & leap)
+    wrong = (number("day", 1) > last_day) | (number("second", 0) > 59)
+    if "zone" in groups:
+        digits = pc.replace_substring_regex(text("zone"), "[^0-9]", "")
+        minutes = pc.if_else(pc.equal(pc.utf8_length(digits), 4), pc.utf8_slice_codeunits(digits, 2, 4), pa.scalar("0"))
+        wrong |= _number_of(minutes) > 59
+    read = np.asarray(pc.is_valid(parsed).to_numpy(zero_copy_only=False))
+    matched = np.asarray(pc.is_valid(fields).to_numpy(zero_copy_only=False))
+    return read & (wrong | ~matched)
+
+
+def _number_of(digits: pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(pc.cast(digits, pa.int64()), 0).to_numpy(zero_copy_only=False))
 
 
 def _parse_with_format(values: pa.Array, fmt: str, kind: str) -> Tuple[pa.Array, Optional[pa.Array]]:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
     trimmed = pc.utf8_trim_whitespace(values)
     parsed = pc.strptime(trimmed, format=fmt, unit="us", error_is_null=True)
     if parsed.type.tz is not None:
         parsed = pc.cast(pc.cast(parsed, pa.int64()), pa.timestamp("us"))
-    failed = pc.and_(pc.is_valid(values), pc.is_null(parsed))
-    pattern = _format_regex(fmt)
-    if pattern is not None and "(?P<d>" in pattern:
-        parts = pc.extract_regex(trimmed, pattern)
-        day_text = pc.struct_field(parts, "d")
-        day = pc.cast(pc.if_else(pc.is_valid(parsed), day_text, pa.scalar(None, pa.string())), pa.int64())
-        rolled = pc.fill_null(pc.not_equal(pc.day(parsed), day), False)
-        failed = pc.or_(failed, rolled)
-    failed = pc.fill_null(failed, False)
+    failed = pc.fill_null(pc.and_(pc.is_valid(values), pc.is_null(parsed)), False)
+    failed = pc.or_(failed, pa.array(_not_a_real_moment(trimmed, parsed, fmt)))
     result = pc.cast(parsed, pa.date32()) if kind == "date" else parsed
     if not pc.any(failed).as_py():
         return result, None

@@ -94,7 +94,9 @@ def partition_codes(
     inverse = inverse.reshape(-1).astype(np.int64)
     keys: Dict[int, PartitionKey] = {}
     for index, row in enumerate(unique):
-        keys[index] = tuple(texts[i][int(c)] for i, c in enumerate(row))
+        key = [texts[i].get(int(c)) for i, c in enumerate(row)]
+        if None not in key:  # else only rows with a null partition value have this code: quarantined
+            keys[index] = tuple(str(k) for k in key)
     if nulls is not None:
         inverse = np.where(nulls, NULL_CODE, inverse)
     return inverse, keys, problems

@@ -103,14 +103,16 @@ def check_rules(
                 above = pc.greater(values, _bound(rule.max, column, types[name]))
                 bad = above if bad is None else pc.or_(bad, above)
         elif rule.kind == "allowed_values":
-            bad = pc.invert(pc.is_in(values, value_set=_allowed_set(rule, column, types[name])))
+            bad = pc.and_(
+                pc.is_valid(values), pc.invert(pc.is_in(values, value_set=_allowed_set(rule, column, types[name])))
+            )
         elif rule.kind == "regex":
             bad = pc.invert(pc.match_substring_regex(values, f"^(?:{rule.pattern})$"))
         elif rule.kind == "max_length":
             bad = pc.greater(pc.utf8_length(values), rule.max_length)
         if bad is None:
             continue
-        bad = pc.fill_null(bad, False)  # nulls are not_null's business
+        bad = pc.fill_null(bad, False)  # a null passes every value rule: nulls are not_null's business
         if not pc.any(bad).as_py():
             continue
         prefix, suffix = reasons.rule_violation(rule)

@@ -106,7 +106,7 @@ def _check_length(text: SparkColumn, column: Column) -> Conversion:
 
 
 def _integer(text: SparkColumn, kind: str) -> SparkColumn:
-    slow = F.regexp_replace(trimmed(text), r"^\+", "")
+    slow = F.regexp_replace(trimmed(text), r"^\+(?=\d)", "")  # +5 is 5; +-5 stays wrong
     value = F.when(text.rlike(r"^-?\d{1,18}\z"), text.cast("long")).otherwise(
         F.when(slow.rlike(r"^-?\d+\z"), slow.cast("long"))  # beyond bigint: null
     )
@@ -162,7 +162,7 @@ def _decimal(text: SparkColumn, precision: int, scale: int) -> SparkColumn:
         )
         return F.when(accepted, let(unscaled, lambda u: with_sign(with_point(u, scale), p["negative"]).cast(target)))
 
-    slow = let(F.regexp_replace(trimmed(text), r"^\+", ""), lambda s: let(parts(s), value))
+    slow = let(F.regexp_replace(trimmed(text), r"^\+(?=[\d.])", ""), lambda s: let(parts(s), value))
     return F.when(fast, text.cast(target)).otherwise(slow)
 
 

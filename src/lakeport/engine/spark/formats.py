@@ -1,14 +1,6 @@
-"""A column ``format`` (strptime codes) as a Java regular expression plus field arithmetic.
-
-The python engine parses formats with Arrow's ``strptime``, which on Linux is the C library's
-(glibc): numeric fields read up to their width of digits (``%Y`` 1-4, the others 1-2) after any
-blanks, never backtracking; a blank in the format matches any run of blanks, even none; month names
-(``%b``/``%B``) match the full or abbreviated English name in any case; ``%p`` is AM/PM in any case;
-``%z`` is ``Z`` or ``±HH[[:]MM]``; literal characters match exactly. Missing fields default to
-1900-01-01 00:00:00. Possessive quantifiers give the same no-backtracking reading here.
-
-Unlike the C library (which accepts day 31 in any month, and second 60 and 61, and lets Arrow roll
-them forward), impossible dates and times are rejected.
+"""A column ``format`` (strptime codes, read as :mod:`lakeport.contract.formats` describes) as a Java
+regular expression plus field arithmetic. Possessive quantifiers and atomic groups give the C
+library's no-backtracking reading of numeric fields and names.
 """
 
 from __future__ import annotations
@@ -20,43 +12,10 @@ from typing import Dict, List
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import functions as F
 
+from ...contract import formats
 from ...errors import ConfigurationError
 
 _BLANKS = r"[ \t\n\x0B\f\r]*+"
-_MONTHS = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-]
-_DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_EXPANSIONS = {"%F": "%Y-%m-%d", "%T": "%H:%M:%S", "%D": "%m/%d/%y", "%R": "%H:%M"}
-_NUMERIC = {"%Y": 4, "%m": 2, "%d": 2, "%e": 2, "%H": 2, "%M": 2, "%S": 2, "%I": 2, "%y": 2}
-_FIELD = {
-    "%Y": "year",
-    "%y": "year2",
-    "%m": "month",
-    "%d": "day",
-    "%e": "day",
-    "%H": "hour",
-    "%I": "hour12",
-    "%M": "minute",
-    "%S": "second",
-    "%b": "month_name",
-    "%B": "month_name",
-    "%h": "month_name",
-    "%p": "ampm",
-    "%z": "zone",
-}
-SUPPORTED = sorted(set(_FIELD) | set(_EXPANSIONS) | {"%a", "%A", "%%"})
 
 
 @dataclass
@@ -67,57 +26,43 @@ class FormatPlan:
     groups: Dict[str, int] = field(default_factory=dict)
 
 
-def _month_alternatives() -> str:
-    names: List[str] = []
-    for name in _MONTHS:
-        names += [name, name[:3]] if name != "may" else [name]
+def _alternatives(names: List[str]) -> str:
     return "(?i:(?>" + "|".join(names) + "))"
 
 
 def plan_format(fmt: str) -> FormatPlan:
     """Translate a strptime format; codes this engine cannot reproduce raise :class:`ConfigurationError`."""
-    for code, expansion in _EXPANSIONS.items():
-        fmt = fmt.replace(code, expansion)
-    parts: List[str] = []
+    try:
+        pieces = formats.parts(fmt)
+    except ValueError as exc:
+        raise ConfigurationError(
+            str(exc), hint="rewrite the format with supported codes in the contract and apply it again"
+        ) from exc
+    out: List[str] = []
     groups: Dict[str, int] = {}
     captured = 0
-    i = 0
-    while i < len(fmt):
-        char = fmt[i]
-        if char == "%" and i + 1 < len(fmt):
-            code = fmt[i : i + 2]
-            i += 2
-            if code == "%%":
-                parts.append("%")
-                continue
-            if code in ("%a", "%A"):
-                days = [d for name in _DAYS for d in (name, name[:3])]
-                parts.append("(?i:(?>" + "|".join(days) + "))")
-                continue
-            if code not in _FIELD:
-                raise ConfigurationError(
-                    f"the strptime code {code} in format {fmt!r} is not supported by the Spark engine"
-                    f" (supported: {' '.join(SUPPORTED)})",
-                    hint="rewrite the format with supported codes, or set engine: python in the contract",
-                )
-            name = _FIELD[code]
-            if code in _NUMERIC:
-                parts.append(f"{_BLANKS}(\\d{{1,{_NUMERIC[code]}}}+)")
-            elif name == "month_name":
-                parts.append(f"({_month_alternatives()})")
-            elif name == "ampm":
-                parts.append("((?i:am|pm))")
-            else:  # zone
-                parts.append(f"{_BLANKS}(Z|[+-]\\d{{2}}+(?::?+\\d{{2}}+)?+)")
-            captured += 1  # each field adds exactly one capturing group; a repeated code: the last wins
-            groups[name] = captured
-            continue
-        if char.isspace():
-            parts.append(_BLANKS)
+    for piece in pieces:
+        if piece.kind == "literal":
+            out.append(re.escape(piece.text))
+        elif piece.kind == "blanks":
+            out.append(_BLANKS)
+        elif piece.kind == "day_name":
+            out.append(_alternatives([d for name in formats.DAYS for d in (name, name[:3])]))
         else:
-            parts.append(re.escape(char))
-        i += 1
-    return FormatPlan("^" + "".join(parts) + r"\z", groups)
+            assert piece.name is not None
+            if piece.width is not None:
+                out.append(f"{_BLANKS}(\\d{{1,{piece.width}}}+)")
+            elif piece.name == "month_name":
+                out.append(
+                    "(" + _alternatives([m for name in formats.MONTHS for m in dict.fromkeys((name, name[:3]))]) + ")"
+                )
+            elif piece.name == "ampm":
+                out.append("((?i:am|pm))")
+            else:  # zone
+                out.append(f"{_BLANKS}(Z|[+-]\\d{{2}}+(?::?+\\d{{2}}+)?+)")
+            captured += 1  # each field adds exactly one capturing group; a repeated code: the last wins
+            groups[piece.name] = captured
+    return FormatPlan("^" + "".join(out) + r"\z", groups)
 
 
 def parse_with_format(text: SparkColumn, fmt: str, kind: str) -> SparkColumn:
@@ -146,7 +91,7 @@ def parse_with_format(text: SparkColumn, fmt: str, kind: str) -> SparkColumn:
         month = number("month")
     elif "month_name" in plan.groups:
         name = F.lower(group("month_name")).substr(1, 3)
-        month = F.call_function("array_position", F.array(*[F.lit(m[:3]) for m in _MONTHS]), name).cast("int")
+        month = F.call_function("array_position", F.array(*[F.lit(m[:3]) for m in formats.MONTHS]), name).cast("int")
     else:
         month = F.lit(1)
     day = number("day") if "day" in plan.groups else F.lit(1)

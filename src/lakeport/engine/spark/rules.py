@@ -85,8 +85,8 @@ def rule_reasons(contract: Contract, typed: Dict[str, SparkColumn], text: Dict[s
             if column.column_type.kind in ("float", "double"):
                 bad = ~F.isnan(value) & bad  # Arrow: NaN is neither below nor above a bound
         elif rule.kind == "allowed_values":
-            # like the python engine: a null is not among the allowed values
-            bad = F.coalesce(~value.isin(*_allowed(rule, column)), F.lit(True))
+            # a null passes, as with every value rule: nulls are not_null's business
+            bad = F.coalesce(~value.isin(*_allowed(rule, column)), F.lit(False))
         elif rule.kind == "regex":
             bad = ~value.rlike(f"^(?:{rule.pattern})\\z")
         elif rule.kind == "max_length":

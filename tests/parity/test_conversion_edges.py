@@ -1,8 +1,9 @@
-"""Where the engines still differ: the python engine's own corner cases, kept as failing expectations.
+"""Corner cases where a library would silently get the value wrong, and the contract decides.
 
-Each case states what the contract says and what the Spark engine does. They are marked
-``xfail(strict=True)``: when the python engine is fixed the case passes, pytest reports it, and the
-mark comes off. None of them is hidden from the report.
+Arrow's decimal parser wraps around past 38 digits and rounds small exponents away; the C library's
+strptime accepts 30 February and second 60 and Arrow rolls them forward. Each case states what the
+contract says; both engines must say it. (These were the python engine's known differences until it
+was fixed; the cases stay as a guard.)
 """
 
 from __future__ import annotations
@@ -17,19 +18,12 @@ from .test_conversion_parity import _from_spark, _python, _spark_frame
 
 pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::DeprecationWarning:pyspark")]
 
-PYTHON_ENGINE = "python engine: "
-
 CASES = [
     pytest.param(
         "decimal(38,0)",
         None,
         "9" * 39,
         (None, "rejected"),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason=PYTHON_ENGINE + "Arrow's decimal parser wraps around past 38 digits:"
-            " 39 nines become -20847100762815390390123822295304634369, accepted",
-        ),
         id="decimal-overflow-wraps",
     ),
     pytest.param(
@@ -37,11 +31,6 @@ CASES = [
         None,
         "1.5" + "0" * 40,
         ("1.50", None),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason=PYTHON_ENGINE + "Arrow's decimal parser wraps around past 38 digits:"
-            " '1.5' and 40 zeros becomes 0.00, accepted",
-        ),
         id="decimal-trailing-zeros-wrap",
     ),
     pytest.param(
@@ -49,11 +38,6 @@ CASES = [
         "%Y-%m-%d %H:%M:%S",
         "2024-01-31 10:11:60",
         (None, "rejected"),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason=PYTHON_ENGINE + "strptime accepts second 60 and 61 and Arrow"
-            " rolls them into the next minute (the ISO path rejects them)",
-        ),
         id="format-second-60",
     ),
     pytest.param(
@@ -61,12 +45,6 @@ CASES = [
         "%d.%m.%Y %H:%M",
         "30.02.2024  10:11",
         (None, "rejected"),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason=PYTHON_ENGINE + "the impossible-day guard only applies when the"
-            " text matches the format character for character; two blanks slip through and"
-            " 30 February becomes 1 March",
-        ),
         id="format-day-roll-with-extra-blank",
     ),
     pytest.param(
@@ -74,11 +52,6 @@ CASES = [
         "%F",
         "2024-02-30",
         (None, "rejected"),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason=PYTHON_ENGINE + "formats with %F, %D or %e have no"
-            " impossible-day guard: 2024-02-30 becomes 2024-03-01",
-        ),
         id="format-day-roll-with-F",
     ),
     pytest.param(
@@ -86,18 +59,18 @@ CASES = [
         "%Y-%m-%dT%H:%M:%S%z",
         "2024-01-31T23:30:00-0100",
         ("1706747400000000", None),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason=PYTHON_ENGINE + "the impossible-day guard compares the text's"
-            " day with the UTC day, so a valid time whose UTC date differs is rejected",
-        ),
         id="format-zone-crossing-midnight",
     ),
+    pytest.param("decimal(5,2)", None, "1.5e-40", (None, "rejected"), id="decimal-tiny-exponent-rounds"),
+    pytest.param("decimal(5,2)", None, "+-1", (None, "rejected"), id="decimal-two-signs"),
+    pytest.param("int", None, "+-1", (None, "rejected"), id="int-two-signs"),
+    pytest.param("date", "%d-%b", "29-Feb", (None, "rejected"), id="format-no-year-is-1900"),
+    pytest.param("timestamp", "%Y-%m-%dT%H:%M%z", "2024-01-31T10:11+0260", (None, "rejected"), id="zone-minute-60"),
 ]
 
 
 @pytest.mark.parametrize(("type_", "fmt", "text", "contract_says"), CASES)
-def test_python_engine_follows_the_contract(
+def test_both_engines_follow_the_contract(
     spark: Any, type_: str, fmt: Optional[str], text: str, contract_says: Any
 ) -> None:
     column = Column(name="c", type=type_, format=fmt)
@@ -107,5 +80,5 @@ def test_python_engine_follows_the_contract(
     # the Spark engine does what the contract says …
     assert spark_value == expected_value
     assert (spark_reason is None) == (expected_reason is None)
-    # … and the python engine does the same (fails until it is fixed)
+    # … and the python engine does the same
     assert _python([text], column) == [(spark_value, spark_reason)]
