@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from lakeport.local.pipeline import SPARK_RUNS_LOCALLY_AS_PYTHON
+import pytest
+
+from lakeport.local.pipeline import LOCAL_SPARK_VARIABLE
 
 from .flow import EXAMPLES, Flow
 
@@ -78,7 +80,7 @@ def test_latin1_accounts_upserted_by_a_second_delivery(flow: Flow) -> None:
     assert rows["A-100"]["name"] == "Müller Bäckerei"
 
 
-def test_a_run_sent_to_the_spark_job_says_the_python_engine_did_it_locally(flow: Flow) -> None:
+def test_a_run_sent_to_the_spark_job_is_done_by_the_spark_engine(flow: Flow) -> None:
     text = (EXAMPLES / "contracts" / "orders.yaml").read_text(encoding="utf-8")
     flow.apply(text.replace("engine: auto", "engine: spark"))
     flow.put_example("sales/orders/orders-2024-01-02.csv")
@@ -86,7 +88,26 @@ def test_a_run_sent_to_the_spark_job_says_the_python_engine_did_it_locally(flow:
     flow.wait()
 
     [run] = flow.run_records("sales.orders")
-    assert run.state == "SUCCEEDED" and run.rows_written == 7
-    assert run.engine == "python"
-    assert run.engine_reason == f"the contract sets engine: spark; {SPARK_RUNS_LOCALLY_AS_PYTHON}"
+    assert run.state == "SUCCEEDED" and (run.rows_written, run.rows_quarantined) == (7, 5)
+    assert (run.engine, run.engine_reason) == ("spark", "the contract sets engine: spark")
     assert any(r.job_name == flow.resources.spark_job_name for r in flow.stack.glue.records())
+    [row] = flow.query("SELECT count(*) AS n, count(DISTINCT order_id) AS ids FROM sales.orders")
+    assert (row["n"], row["ids"]) == (7, 7)
+
+
+def test_without_spark_here_the_spark_job_says_the_python_engine_did_it(
+    flow: Flow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(LOCAL_SPARK_VARIABLE, "off")
+    text = (EXAMPLES / "contracts" / "orders.yaml").read_text(encoding="utf-8")
+    flow.apply(text.replace("engine: auto", "engine: spark"))
+    flow.put_example("sales/orders/orders-2024-01-02.csv")
+
+    flow.wait()
+
+    [run] = flow.run_records("sales.orders")
+    assert run.state == "SUCCEEDED" and (run.rows_written, run.rows_quarantined) == (7, 5)
+    assert run.engine == "python"
+    assert run.engine_reason == (
+        f"the contract sets engine: spark; run by the python engine locally: {LOCAL_SPARK_VARIABLE}=off"
+    )

@@ -4,18 +4,22 @@
 * the notifier Lambda the state machine invokes is the real notifier;
 * the Python-shell Glue job runs the real job body, :func:`lakeport.jobs.entry.run_job`, with the
   python engine, on the emulator;
-* the Spark Glue job also runs the python engine: Spark cannot read the emulator's S3 (there is no
-  s3a connector on this machine), so locally a run the state machine sends to Spark is done by the
-  python engine, which produces the same rows, quarantine and counts. The run record says so: its
-  engine is ``python`` and its reason is the state machine's reason for Spark followed by
-  :data:`SPARK_RUNS_LOCALLY_AS_PYTHON`.
+* the Spark Glue job runs the same job body with the Spark engine in a local Spark session: the
+  Spark engine reads raw objects and writes its output through the AWS SDK from its tasks, so it
+  needs no Hadoop S3 connector to reach the emulator. Where pyspark or Java is missing, or
+  ``LAKEPORT_LOCAL_SPARK=off`` is set (a Spark session takes seconds to start), the python engine
+  does the run instead (same rows, quarantine and counts) and the run record says so: its engine is
+  ``python`` and its reason is the state machine's reason for Spark followed by why.
 
 Between a failed attempt and the next, executions wait ``retry_wait_seconds`` (1 s locally).
 """
 
 from __future__ import annotations
 
-from typing import Dict, Mapping
+import importlib.util
+import os
+import shutil
+from typing import Dict, Mapping, Optional
 
 from lakeport.aws import AwsContext
 from lakeport.jobs.entry import run_job
@@ -25,9 +29,19 @@ from lakeport.orchestration.dispatcher import Dispatcher
 from lakeport.orchestration.notifier import Notifier
 
 LOCAL_RETRY_WAIT_SECONDS = 1
-SPARK_RUNS_LOCALLY_AS_PYTHON = (
-    "run by the python engine locally: Spark cannot read the embedded emulator's S3 (no s3a connector)"
-)
+LOCAL_SPARK_VARIABLE = "LAKEPORT_LOCAL_SPARK"
+
+
+def local_spark_unavailable() -> Optional[str]:
+    """Why the Spark job cannot run Spark here, or ``None`` when it can."""
+    if os.environ.get(LOCAL_SPARK_VARIABLE, "").strip().lower() in ("off", "0", "false", "no"):
+        return f"run by the python engine locally: {LOCAL_SPARK_VARIABLE}=off"
+    if importlib.util.find_spec("pyspark") is None:
+        return "run by the python engine locally: pyspark is not installed"
+    java_home = os.environ.get("JAVA_HOME")
+    if shutil.which("java") is None and not (java_home and os.path.exists(os.path.join(java_home, "bin", "java"))):
+        return "run by the python engine locally: no Java runtime for Spark"
+    return None
 
 
 def job_arguments(arguments: Mapping[str, str]) -> Dict[str, str]:
@@ -45,9 +59,13 @@ def python_job_entry(aws: AwsContext) -> JobEntry:
 def spark_job_entry(aws: AwsContext) -> JobEntry:
     def entry(arguments: Dict[str, str]) -> None:
         plain = job_arguments(arguments)
+        why_not = local_spark_unavailable()
+        if why_not is None:
+            run_job(plain, "spark", aws)
+            return
         why = plain.get("engine_reason") or "the state machine chose spark"
         plain["engine"] = "python"
-        plain["engine_reason"] = f"{why}; {SPARK_RUNS_LOCALLY_AS_PYTHON}"
+        plain["engine_reason"] = f"{why}; {why_not}"
         run_job(plain, "python", aws)
 
     return entry
@@ -66,8 +84,9 @@ def wire(stack: LocalStack, retry_wait_seconds: int = LOCAL_RETRY_WAIT_SECONDS) 
 
 __all__ = [
     "LOCAL_RETRY_WAIT_SECONDS",
-    "SPARK_RUNS_LOCALLY_AS_PYTHON",
+    "LOCAL_SPARK_VARIABLE",
     "job_arguments",
+    "local_spark_unavailable",
     "python_job_entry",
     "spark_job_entry",
     "wire",
