@@ -102,3 +102,12 @@ def test_list_is_newest_first_per_dataset_and_overall(runs: RunLedger) -> None:
     assert [r.run_id for r in runs.list("sales.orders", limit=2)] == [ids[2], ids[1]]
     assert [r.run_id for r in runs.list()] == [ids[2], other, ids[1], ids[0]]
     assert [r.dataset for r in runs.list(limit=2)] == ["sales.orders", "hr.people"]
+
+
+def test_runs_of_the_same_second_are_listed_by_when_they_started(runs: RunLedger) -> None:
+    first = runs.start(RunRecord(dataset="sales.orders", run_id="20260301T080000Z-ffffffff"), now=T0)
+    second = runs.start(
+        RunRecord(dataset="sales.orders", run_id="20260301T080000Z-00000000"), now=T0 + timedelta(milliseconds=300)
+    )
+    for listed in (runs.list("sales.orders"), runs.list()):
+        assert [r.run_id for r in listed] == [second.run_id, first.run_id]

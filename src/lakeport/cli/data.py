@@ -16,6 +16,7 @@ from ..ledger.runs import RunLedger
 from ..registry import ContractRegistry
 from ..s3objects import list_objects
 from .app import CliState, console, fail, guard, state
+from .reasons import readable_reason
 from .render import print_arrow, print_rows
 
 OUTPUT_HELP = "table (default), csv or json"
@@ -143,7 +144,7 @@ def runs(
                 r.dataset,
                 r.state,
                 r.engine,
-                r.engine_reason,
+                r.engine_reason if output != "table" else readable_reason(r.engine_reason or ""),
                 r.files,
                 r.rows_read,
                 r.rows_written,

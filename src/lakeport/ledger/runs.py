@@ -209,7 +209,8 @@ class RunLedger:
         except ClientError as exc:
             raise translate(exc, f"listing the runs of {dataset or 'every dataset'}") from exc
         records = [RunRecord.from_values(i) for i in items]
-        records.sort(key=lambda r: (r.run_id, r.dataset), reverse=True)
+        # run ids sort by their second; within one second, by when the run started
+        records.sort(key=lambda r: (r.run_id.split("-", 1)[0], r.started_at or "", r.run_id, r.dataset), reverse=True)
         return records[:limit]
 
     def _update(
