@@ -316,6 +316,37 @@ def test_bad_input_ends_quarantined_with_a_reason_and_leaves_curated_data_alone(
     assert outcome.rejected_copy and outcome.rejected_copy.startswith(f"s3://{lake.resources.quarantine_bucket}/")
 
 
+def test_fail_file_rejects_a_large_object_whole_and_counts_every_row(lake):  # type: ignore[no-untyped-def]
+    lake.apply(
+        """
+dataset: lab.strict
+owner: t@example.com
+source: {prefix: lab/strict/, format: csv}
+schema:
+  - {name: id, type: bigint, nullable: false}
+  - {name: amount, type: "decimal(12,2)"}
+quality: {on_violation: fail_file}
+"""
+    )
+    good = lake.put("lab/strict/good.csv", b"id,amount\n1,1.00\n")
+    rows = 700_000  # about 11 MiB: more than one read batch
+    lines = [f"{i},{i % 1000}.25" for i in range(rows)]
+    lines[3], lines[-1] = "3,three", "oops,1.00"  # one bad row in the first batch, one in the last
+    big = lake.put("lab/strict/big.csv", ("id,amount\n" + "\n".join(lines) + "\n").encode())
+
+    run = lake.ingest("lab.strict", [good, big])
+
+    by_file = {f.source.uri.rsplit("/", 1)[1]: f for f in run.files}
+    assert by_file["good.csv"].state == SUCCEEDED
+    outcome = by_file["big.csv"]
+    assert outcome.state == QUARANTINED
+    assert (outcome.rows_read, outcome.rows_written, outcome.rows_quarantined) == (rows, 0, rows)
+    assert outcome.reason.startswith("2 row(s) break the contract and quality.on_violation is fail_file")
+    assert lake.query("SELECT count(*) AS n FROM lab.strict")[0]["n"] == 1
+    quarantined = lake.query("SELECT lakeport_source_row AS row FROM lab.strict_quarantine ORDER BY 1")
+    assert [r["row"] for r in quarantined] == [4, rows]  # both bad rows, by their data row numbers
+
+
 def test_a_run_publishes_its_metrics(lake):  # type: ignore[no-untyped-def]
     from datetime import datetime, timedelta, timezone
 

@@ -9,6 +9,7 @@ counted as quarantined. Nothing here makes data visible; :mod:`lakeport.commit` 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -151,6 +152,7 @@ class PythonEngine:
         lineage = _Lineage(
             job.run_id, job.ingested_at, source.uri, curated_schema(contract), quarantine_schema(contract)
         )
+        failing = False  # on_violation: fail_file and a bad row seen: read on, to count and quarantine the rest
         try:
             batches = read_batches(raw, contract, info, decode=False)
             for prepared in self._prepared(contract, batches, None if tracker.active else lineage):
@@ -163,12 +165,17 @@ class PythonEngine:
                     )
                     problems = join_reasons([problems, tracker.check(prepared.typed, eligible, source.source_id)])
                     routed = _route(lineage, contract, prepared, problems)
+                if failing:
+                    routed = dataclasses.replace(routed, curated=None)  # the object's curated rows are dropped
                 bad_rows = self._write(source, routed, data_writer, quarantine_writer, outcome)
-                if bad_rows and quality.on_violation == "fail_file":
-                    raise _FileRejected(
-                        f"{bad_rows} row(s) break the contract and quality.on_violation is fail_file"
-                        " (the quarantined rows show why)"
-                    )
+                if bad_rows and quality.on_violation == "fail_file" and not failing:
+                    failing = True
+                    data_writer.discard_source(source.source_id)
+            if failing:
+                raise _FileRejected(
+                    f"{outcome.rows_quarantined} row(s) break the contract and quality.on_violation is fail_file"
+                    " (the quarantined rows show why)"
+                )
             outcome.bytes_read = info.bytes_read
             outcome.ignored_columns = info.ignored_columns
             outcome.missing_columns = info.missing_columns

@@ -23,12 +23,8 @@ reader error, an object without rows or a bad-row ratio above ``max_bad_ratio`` 
 (its curated files are deleted, its rows are counted as quarantined). With ``unique`` rules a
 rejected object's keys must not count against later objects: the job runs again without it.
 
-Differences from the python engine, all in the python engine's own corner cases:
-
-* ``on_violation: fail_file`` stops the python engine at the first *batch* with a bad row (8 MiB of
-  CSV, 65,536 JSON lines); this engine always reads the whole object, so for a larger object the
-  counts, the reason's row count and the quarantined rows cover the whole object.
-* conversions the python engine gets wrong are right here (see ``tests/parity`` for the list).
+Both engines read a rejected object to its end, so their counts, reasons and quarantined rows agree
+(``tests/parity``).
 """
 
 from __future__ import annotations
