@@ -12,7 +12,14 @@ from typing import Any, Dict, Optional
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
 
 from .errors import AwsTransientError, ConfigurationError, LakeportError
 
@@ -119,6 +126,20 @@ def translate(exc: BaseException, action: str) -> LakeportError:
         if code in ("AccessDenied", "AccessDeniedException", "UnrecognizedClientException"):
             return ConfigurationError(f"{action}: {code}: {message}", hint="check the credentials and the IAM role")
         return ConfigurationError(f"{action}: {code}: {message}")
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return ConfigurationError(
+            f"{action}: no AWS credentials found",
+            hint="set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); for the local stack,"
+            " export the variables 'lakeport local up' prints",
+        )
+    if isinstance(exc, NoRegionError):
+        return ConfigurationError(f"{action}: no AWS region set", hint="pass --region or set AWS_REGION")
+    if isinstance(exc, EndpointConnectionError):
+        return AwsTransientError(
+            f"{action}: {exc}",
+            hint="is the endpoint up? For the local stack, start 'lakeport local up' and use the endpoint it prints;"
+            " on AWS, check the network path and retry",
+        )
     if isinstance(exc, BotoCoreError):
         return AwsTransientError(f"{action}: {exc}", hint="check the network path to AWS and retry")
     return LakeportError(f"{action}: {exc}")

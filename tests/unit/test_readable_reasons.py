@@ -18,6 +18,6 @@ def test_byte_counts_get_units(count: int, text: str) -> None:
 def test_the_state_machine_reason_reads_with_units_and_other_reasons_are_unchanged() -> None:
     assert (
         readable_reason("auto: 348 input bytes < spark threshold 5368709120 bytes")
-        == "auto: 348 B input < spark threshold 5 GiB"
+        == "auto: 348 B < spark threshold 5 GiB"
     )
     assert readable_reason("the contract sets engine: spark") == "the contract sets engine: spark"

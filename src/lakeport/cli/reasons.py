@@ -22,5 +22,5 @@ def human_bytes(count: int) -> str:
 
 def readable_reason(reason: str) -> str:
     """The state machine's reason with its byte counts in units:
-    ``auto: 348 input bytes < spark threshold 5368709120 bytes`` -> ``auto: 348 B input < spark threshold 5 GiB``."""
-    return _BYTES.sub(lambda m: human_bytes(int(m.group(1))) + (" input" if m.group(2) else ""), reason)
+    ``auto: 348 input bytes < spark threshold 5368709120 bytes`` -> ``auto: 348 B < spark threshold 5 GiB``."""
+    return _BYTES.sub(lambda m: human_bytes(int(m.group(1))), reason)
