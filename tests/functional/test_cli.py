@@ -80,6 +80,14 @@ def test_ingest_runs_quarantine_and_query(cli, lake: Lake):  # type: ignore[no-u
     rows = json.loads(cli("quarantine", "sales.orders", "--output", "json"))
     assert len(rows) == 8 and all(r["lakeport_reason"] for r in rows)
 
+    # the tables people read: every run id, the engine's reason with units, file names and reasons
+    table = cli("runs", "sales.orders")
+    assert all(r["run_id"] in table for r in runs)
+    assert "lakeport ingest (command line)" in table and "2 run(s), newest first" in table
+    shown = cli("quarantine", "sales.orders")
+    assert "orders-2024-01-02.csv" in shown and "s3://" not in shown
+    assert "'LOST' is not one of NEW, PAID, SHIPPED, CANCELLED" in shown
+
     csv_out = cli("query", "SELECT count(*) AS n FROM sales.orders", "--output", "csv")
     assert csv_out.splitlines() == ["n", "13"]
 

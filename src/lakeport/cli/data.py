@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, List, Optional
 
+import pyarrow as pa
 import typer
 from rich import box
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -211,7 +212,25 @@ def quarantine(
         f"ORDER BY lakeport_run_id DESC, lakeport_source, lakeport_source_row LIMIT {int(limit)}"
     )
     result = guard(lambda: query_engine(s).execute(sql))
+    if output == "table":
+        result = _quarantine_for_people(result)
     print_arrow(result, output, title=f"quarantined rows of {dataset}")
+
+
+def _quarantine_for_people(result: pa.Table) -> pa.Table:
+    """Short column names, the object's file name instead of its URI (csv and json keep the URI), and
+    the raw line only when some row has one (rows that could not be parsed)."""
+    sources = result.column("lakeport_source").to_pylist()
+    columns = {
+        "run": result.column("lakeport_run_id"),
+        "file": pa.array([None if s is None else s.rsplit("/", 1)[-1] for s in sources], pa.string()),
+        "row": result.column("lakeport_source_row"),
+        "reason": result.column("lakeport_reason"),
+    }
+    raw = result.column("lakeport_raw")
+    if raw.null_count < len(raw):
+        columns["raw line"] = raw
+    return pa.table(columns)
 
 
 def query(
