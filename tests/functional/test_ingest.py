@@ -187,6 +187,58 @@ def test_append_into_an_existing_partition_copies_the_live_rows_into_the_new_gen
     assert [(r["order_id"], r["lakeport_run_id"]) for r in rows] == [(1, first.run_id), (2, second.run_id)]
 
 
+EVENTS = """
+dataset: lab.events
+owner: t@example.com
+source: {prefix: lab/events/, format: csv}
+schema:
+  - {name: id, type: bigint, nullable: false}
+  - {name: region, type: string, nullable: false}
+  - {name: amount, type: int}
+partition_by: [{name: region}]
+write_mode: append
+schema_evolution: additive
+"""
+
+
+def test_appends_compact_a_partition_of_many_small_files_without_losing_a_row(lake):  # type: ignore[no-untyped-def]
+    from lakeport.engine.generations import COMPACT_FILES, list_parquet
+
+    def deliver(first_id: int, count: int, with_note: bool) -> list:
+        header = "id,region,amount" + (",note" if with_note else "")
+        return [
+            lake.put(
+                f"lab/events/{i}.csv",
+                f"{header}\n{i},eu,{i * 10}" + (f",n{i}" if with_note else "") + "\n",
+            )
+            for i in range(first_id, first_id + count)
+        ]
+
+    half = COMPACT_FILES // 2
+    lake.apply(EVENTS)
+    lake.ingest("lab.events", deliver(0, half, with_note=False))
+    lake.apply(
+        EVENTS.replace("  - {name: amount, type: int}", "  - {name: amount, type: int}\n  - {name: note, type: string}")
+    )
+    lake.ingest("lab.events", deliver(half, half, with_note=True))  # copies the first run's files: 16 now
+    files = list_parquet(lake.aws.s3_filesystem(), lake.partitions("lab.events")[("eu",)])
+    assert len(files) == COMPACT_FILES
+
+    last = lake.ingest("lab.events", deliver(COMPACT_FILES, 1, with_note=True))
+
+    files = list_parquet(lake.aws.s3_filesystem(), lake.partitions("lab.events")[("eu",)])
+    names = [f.rsplit("/", 1)[1] for f in files]
+    assert len(names) == 2 and f"part-{last.run_id}-compacted-00000.parquet" in names  # and the run's own file
+    [row] = lake.query(
+        "SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(amount) AS total, count(note) AS notes,"
+        " count(DISTINCT lakeport_run_id) AS runs FROM lab.events"
+    )
+    n = COMPACT_FILES + 1
+    assert (row["n"], row["ids"], row["total"]) == (n, n, sum(i * 10 for i in range(n)))
+    assert row["notes"] == half + 1  # rows written before the column existed read as null
+    assert row["runs"] == 3  # lineage survives the rewrite
+
+
 def test_overwrite_partitions_replaces_only_the_partitions_a_run_touches(lake):  # type: ignore[no-untyped-def]
     lake.apply(
         """

@@ -3,7 +3,8 @@
 After an engine has written a run's rows into generation folders (``.../run=<run_id>/``), the new
 generation of each touched partition must be *complete* before the catalog points at it:
 
-* ``append`` — the live generation's files are copied (server-side on S3) next to the new ones;
+* ``append`` — the live generation's files are copied (server-side on S3) next to the new ones,
+  or, once a partition holds :data:`COMPACT_FILES` small files, rewritten as one;
 * ``overwrite_partitions`` — the new generation is the run's rows only;
 * ``upsert`` — within the run the latest row per primary key wins (manifest order, then row), and
   live rows whose key arrives in this run are left out of the rewritten partitions, wherever they
@@ -15,6 +16,7 @@ new generation, produces the same files under the same names.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
@@ -29,6 +31,11 @@ from .layout import GENERATION_PREFIX, TableLayout, split_uri
 from .model import SUCCEEDED, EngineResult, PartitionKey, WrittenFile
 
 KEY_SEPARATOR = "\x1f"
+COMPACT_FILES = 16
+"""An append into a partition of this many files or more rewrites them as one instead of copying."""
+COMPACT_BYTES = 256 << 20
+"""... unless they hold more than this: large files are not the small-file problem."""
+COMPACT_ROW_GROUP_ROWS = 1 << 20
 
 
 @dataclass
@@ -38,6 +45,7 @@ class GenerationPlan:
     locations: Dict[PartitionKey, str] = field(default_factory=dict)
     copied_files: int = 0
     rewritten_files: int = 0
+    compacted_files: int = 0  # live files of an append partition rewritten as one
     rows_superseded: Dict[str, int] = field(default_factory=dict)  # source uri -> rows dropped by upsert
 
 
@@ -119,15 +127,53 @@ class Generations:
             plan.locations[key] = new_location
             old = live.get(key)
             if mode == "append" and old and old != new_location:
-                plan.copied_files += self._copy_all(old, new_location)
+                copied, compacted = self._carry_over(old, new_location)
+                plan.copied_files += copied
+                plan.compacted_files += compacted
         return plan
 
-    def _copy_all(self, old_location: str, new_location: str) -> int:
-        count = 0
-        for uri in list_parquet(self.filesystem, old_location):
+    def _carry_over(self, old_location: str, new_location: str) -> Tuple[int, int]:
+        """Bring a partition's live files into its new generation: copied as they are, or, once there
+        are :data:`COMPACT_FILES` of them holding at most :data:`COMPACT_BYTES`, rewritten as one file.
+        Returns (files copied, files compacted)."""
+        uris = list_parquet(self.filesystem, old_location)
+        if len(uris) >= COMPACT_FILES:
+            infos = self.filesystem.get_file_info([split_uri(u)[1] for u in uris])
+            if sum(max(info.size or 0, 0) for info in infos) <= COMPACT_BYTES:
+                self._compact(uris, new_location + f"part-{self.run_id}-compacted-00000.parquet")
+                return 0, len(uris)
+        for uri in uris:
             self._copy(uri, new_location + uri.rsplit("/", 1)[1])
-            count += 1
-        return count
+        return len(uris), 0
+
+    def _compact(self, uris: Sequence[str], target: str) -> None:
+        """Write the rows of ``uris``, in order, into one file, a row group at a time (memory stays
+        bounded by :data:`COMPACT_ROW_GROUP_ROWS`). Files written under an older contract version are
+        brought to the widest schema (a column added since is null in their rows)."""
+        from .python.writer import PARQUET_OPTIONS
+
+        def schema_of(uri: str) -> pa.Schema:
+            with self.filesystem.open_input_file(split_uri(uri)[1]) as handle:
+                return pq.ParquetFile(handle).schema_arrow
+
+        schema = pa.unify_schemas([schema_of(u) for u in uris], promote_options="permissive")
+        pending: List[pa.Table] = []
+        rows = 0
+        with ExitStack() as stack:
+            sink = stack.enter_context(self.filesystem.open_output_stream(split_uri(target)[1]))
+            writer = stack.enter_context(pq.ParquetWriter(sink, schema, **PARQUET_OPTIONS))
+            for uri in uris:
+                with self.filesystem.open_input_file(split_uri(uri)[1]) as handle:
+                    source = pq.ParquetFile(handle)
+                    for index in range(source.num_row_groups):
+                        piece = _conform(source.read_row_group(index), schema)
+                        pending.append(piece)
+                        rows += piece.num_rows
+                        if rows >= COMPACT_ROW_GROUP_ROWS:
+                            writer.write_table(pa.concat_tables(pending))
+                            pending, rows = [], 0
+            if pending:
+                writer.write_table(pa.concat_tables(pending))
 
     def _copy(self, uri: str, target: str) -> None:
         """Copy one live file into a new generation under the same name (server-side on S3)."""
@@ -227,6 +273,18 @@ class Generations:
 
         with self.filesystem.open_output_stream(split_uri(uri)[1]) as sink:
             pq.write_table(table, sink, **PARQUET_OPTIONS)
+
+
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with ``schema``'s columns, in its order: widened where the type differs, null where absent."""
+    columns = []
+    for column in schema:
+        if column.name in table.column_names:
+            values = table.column(column.name)
+            columns.append(values if values.type == column.type else pc.cast(values, column.type))
+        else:
+            columns.append(pa.nulls(table.num_rows, column.type))
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def is_generation(location: str, run_id: str) -> bool:
