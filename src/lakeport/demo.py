@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from .cli.reasons import readable_reason
+from .cli.reasons import print_run_table
 from .contract import Contract, load_contract_file
 from .errors import ConfigurationError
 from .ledger.runs import RunLedger, RunRecord
@@ -185,36 +184,7 @@ class Demo:
         self.say("all executions finished")
 
     def _print_runs(self, runs: Sequence[RunRecord]) -> None:
-        table = Table(
-            title="runs",
-            title_justify="left",
-            header_style="bold",
-            box=box.SIMPLE_HEAD,
-            show_edge=False,
-            collapse_padding=True,
-            pad_edge=False,
-        )
-        counts = ("files", "read", "written", "quar.", "dup.", "s")
-        for column in ("dataset", "state", "engine", *counts):
-            table.add_column(column, justify="right" if column in counts else "left", no_wrap=True)
-        for r in runs:
-            table.add_row(
-                r.dataset,
-                r.state,
-                r.engine or "",
-                str(r.files),
-                str(r.rows_read),
-                str(r.rows_written),
-                str(r.rows_quarantined),
-                str(r.rows_duplicate),
-                f"{r.duration_seconds or 0:.1f}",
-            )
-        self.console.print(table)
-        self.console.print("[dim]run ids, in the same order, and why each engine was chosen:[/]")
-        for r in runs:
-            self.console.print(f"[dim]  {r.run_id}  {readable_reason(r.engine_reason or '')}[/]", highlight=False)
-            if r.error:
-                self.console.print(f"  [red]{r.dataset} {r.run_id}:[/] {r.error}", highlight=False)
+        print_run_table(self.console, runs, title="runs")
 
     def _query(self, stack: LocalStack) -> Callable[[str], Any]:
         from .query import LocalQueryEngine

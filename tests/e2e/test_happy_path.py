@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from lakeport.ledger.runs import RunRecord
 from lakeport.local.pipeline import LOCAL_SPARK_VARIABLE
 
 from .flow import EXAMPLES, Flow
@@ -80,7 +81,8 @@ def test_latin1_accounts_upserted_by_a_second_delivery(flow: Flow) -> None:
     assert rows["A-100"]["name"] == "Müller Bäckerei"
 
 
-def test_a_run_sent_to_the_spark_job_is_done_by_the_spark_engine(flow: Flow) -> None:
+def _orders_sent_to_the_spark_job(flow: Flow) -> RunRecord:
+    """Apply the orders contract with ``engine: spark``, deliver one file; its run, which succeeded."""
     text = (EXAMPLES / "contracts" / "orders.yaml").read_text(encoding="utf-8")
     flow.apply(text.replace("engine: auto", "engine: spark"))
     flow.put_example("sales/orders/orders-2024-01-02.csv")
@@ -89,6 +91,11 @@ def test_a_run_sent_to_the_spark_job_is_done_by_the_spark_engine(flow: Flow) -> 
 
     [run] = flow.run_records("sales.orders")
     assert run.state == "SUCCEEDED" and (run.rows_written, run.rows_quarantined) == (7, 5)
+    return run
+
+
+def test_a_run_sent_to_the_spark_job_is_done_by_the_spark_engine(flow: Flow) -> None:
+    run = _orders_sent_to_the_spark_job(flow)
     assert (run.engine, run.engine_reason) == ("spark", "the contract sets engine: spark")
     assert any(r.job_name == flow.resources.spark_job_name for r in flow.stack.glue.records())
     [row] = flow.query("SELECT count(*) AS n, count(DISTINCT order_id) AS ids FROM sales.orders")
@@ -99,14 +106,7 @@ def test_without_spark_here_the_spark_job_says_the_python_engine_did_it(
     flow: Flow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(LOCAL_SPARK_VARIABLE, "off")
-    text = (EXAMPLES / "contracts" / "orders.yaml").read_text(encoding="utf-8")
-    flow.apply(text.replace("engine: auto", "engine: spark"))
-    flow.put_example("sales/orders/orders-2024-01-02.csv")
-
-    flow.wait()
-
-    [run] = flow.run_records("sales.orders")
-    assert run.state == "SUCCEEDED" and (run.rows_written, run.rows_quarantined) == (7, 5)
+    run = _orders_sent_to_the_spark_job(flow)
     assert run.engine == "python"
     assert run.engine_reason == (
         f"the contract sets engine: spark; run by the python engine locally: {LOCAL_SPARK_VARIABLE}=off"

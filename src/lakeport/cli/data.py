@@ -7,19 +7,17 @@ from typing import Any, List, Optional
 
 import pyarrow as pa
 import typer
-from rich import box
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from ..contract import Contract
 from ..errors import ConfigurationError
 from ..ingest import Ingestor, IngestRequest, RunSummary
 from ..ledger.files import SourceObject
-from ..ledger.runs import RunLedger, RunRecord
+from ..ledger.runs import RunLedger
 from ..registry import ContractRegistry
 from ..s3objects import list_objects
 from .app import CliState, console, fail, guard, state
-from .reasons import readable_reason
+from .reasons import print_run_table
 from .render import print_arrow, print_rows
 
 OUTPUT_HELP = "table (default), csv or json"
@@ -126,7 +124,8 @@ def runs(
     ledger = RunLedger(s.aws.client("dynamodb"), s.resources.runs_table)
     records = guard(lambda: ledger.list(dataset, limit=limit))
     if output == "table":
-        _print_runs_table(records)
+        footer = f"{len(records)} run(s), newest first; --output json gives every field, cost included"
+        print_run_table(console, records, footer=footer)
         return
     print_rows(
         [
@@ -165,34 +164,6 @@ def runs(
         output,
         right=["files", "read", "written", "quarantined", "duplicates", "seconds", "usd"],
     )
-
-
-def _print_runs_table(records: List[RunRecord]) -> None:
-    """The counts in a table that fits a terminal; each run's id, why its engine was chosen, and any
-    error on the numbered lines below it."""
-    counts = ("files", "read", "written", "quar.", "dup.", "s")
-    table = Table(header_style="bold", box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1, 0, 0), pad_edge=False)
-    for column in ("#", "dataset", "state", "engine", *counts):
-        table.add_column(column, justify="right" if column in counts or column == "#" else "left", no_wrap=True)
-    for number, r in enumerate(records, 1):
-        table.add_row(
-            str(number),
-            r.dataset,
-            r.state,
-            r.engine or "",
-            str(r.files),
-            str(r.rows_read),
-            str(r.rows_written),
-            str(r.rows_quarantined),
-            str(r.rows_duplicate),
-            "" if r.duration_seconds is None else f"{r.duration_seconds:.1f}",
-        )
-    console.print(table)
-    for number, r in enumerate(records, 1):
-        console.print(f"[dim]{number:>2} {r.run_id}  {readable_reason(r.engine_reason or '')}[/]", highlight=False)
-        if r.error:
-            console.print(f"   [red]{r.error}[/]", highlight=False)
-    console.print(f"[dim]{len(records)} run(s), newest first; --output json gives every field, cost included[/]")
 
 
 def quarantine(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -264,7 +265,7 @@ def _convert_decimal(values: pa.Array, ctype: ColumnType, target: pa.DataType) -
     suspect = None
     if _longest_text(values) > _ARROW_DIGITS:
         suspect = pc.fill_null(pc.greater(pc.binary_length(values), _ARROW_DIGITS), False)
-    if _buffer_contains(values, b"e E"):
+    if _buffer_contains(values, b"e", b"E"):
         exponent = pc.fill_null(pc.match_substring_regex(values, "[eE]"), False)
         suspect = exponent if suspect is None else pc.or_(suspect, exponent)
     if suspect is not None and pc.any(suspect).as_py():
@@ -282,15 +283,15 @@ def _convert_decimal(values: pa.Array, ctype: ColumnType, target: pa.DataType) -
     return typed, (position_mask(len(values), wrong) if wrong else None)
 
 
-def _buffer_contains(values: pa.Array, needles: bytes) -> bool:
-    """Cheap pre-check: does any of the blank-separated ``needles`` occur in the raw bytes of a
-    string array (false positives are fine)."""
+def _buffer_contains(values: pa.Array, *needles: bytes) -> bool:
+    """Cheap pre-check: does any of ``needles`` occur in the raw bytes of a string array (false
+    positives are fine)."""
     buffers = values.buffers()
     data = buffers[2] if len(buffers) > 2 else None
     if data is None or data.size == 0:
         return False
     raw = data.to_pybytes()  # one copy, then memchr-speed searches
-    return any(raw.find(needle) >= 0 for needle in needles.split())
+    return any(raw.find(needle) >= 0 for needle in needles)
 
 
 def _longest_text(values: pa.Array) -> int:
@@ -309,7 +310,7 @@ def _check_integer(
     # Arrow accepts hexadecimal (0x1F); a contract integer is decimal digits only.
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
-    if _buffer_contains(text, b"x X"):
+    if _buffer_contains(text, b"x", b"X"):
         extra = pc.fill_null(pc.match_substring(text, "x", ignore_case=True), False)
     low, high = INTEGER_RANGES[ctype.kind]
     if ctype.kind != "bigint":
@@ -321,6 +322,7 @@ def _check_integer(
     return pc.cast(typed64, target, safe=False), bad
 
 
+@lru_cache(maxsize=64)
 def _re2_plan(fmt: str) -> Tuple[str, Dict[str, str]]:
     """An RE2 pattern that reads ``fmt`` like the C library, and which named group holds which field."""
     out: List[str] = []
