@@ -196,8 +196,25 @@ class Recovery:
         contract = self.ingestor.registry.get(dataset)
         if not self.ingestor.catalog.table_exists(contract.database, contract.quarantine_table):
             return {}
-        found = self.ingestor.catalog.get_partitions(contract.database, contract.quarantine_table)
-        return {values[0]: location for values, location in sorted(found.items())}
+        found = {
+            values[0]: location
+            for values, location in self.ingestor.catalog.get_partitions(
+                contract.database, contract.quarantine_table
+            ).items()
+        }
+        # run ids sort by their second only; within one second the runs ledger knows which started first
+        by_second: Dict[str, List[str]] = {}
+        for run_id in found:
+            by_second.setdefault(run_id.split("-", 1)[0], []).append(run_id)
+
+        def started(run_id: str) -> str:
+            if len(by_second[run_id.split("-", 1)[0]]) == 1:
+                return ""
+            record = self.ingestor.runs.get(contract.dataset, run_id)
+            return (record.started_at if record else None) or ""
+
+        order = sorted(found, key=lambda r: (r.split("-", 1)[0], started(r), r))
+        return {run_id: found[run_id] for run_id in order}
 
     def reprocess_quarantine(
         self, dataset: str, run_ids: Sequence[str] = (), engine: str = "python"

@@ -189,3 +189,21 @@ def test_reprocess_leaves_rows_of_rejected_files_to_a_replay(lake, lakeport) -> 
 
     assert "left out; replay those files: lakeport replay sales.orders --state QUARANTINED" in out
     assert lake.read_curated("sales.orders") == []
+
+
+def test_runs_of_one_second_are_reprocessed_in_the_order_they_started(lake) -> None:  # type: ignore[no-untyped-def]
+    """Run ids carry the second they started and a random suffix: the suffix must not decide the order."""
+    from lakeport.recovery import Recovery
+
+    lake.apply_example("orders")
+    late_suffix_first, early_suffix_second = "20240105T120000Z-ffffffff", "20240105T120000Z-00000000"
+    for n, run_id in enumerate((late_suffix_first, early_suffix_second)):
+        obj = lake.put(
+            f"sales/orders/o{n}.csv",
+            HEADER + f"{n + 1},2024-01-01 00:00:00,a,DE,-1.00,NEW\n" + _orders(10 * n + 100, 4)[len(HEADER) :],
+        )
+        assert lake.ingest("sales.orders", [obj], run_id=run_id).totals()["rows_quarantined"] == 1
+
+    runs = Recovery(lake.aws, lake.resources, lake.ingestor).quarantine_runs("sales.orders")
+
+    assert list(runs) == [late_suffix_first, early_suffix_second]
