@@ -73,11 +73,11 @@ test39: venv39
 
 test: venv venv39 tools awscli
 	$(MAKE) --no-print-directory lint typecheck
-	CHECKOV="$(CURDIR)/$(TOOLS)/bin/checkov" LAKEPORT_AWS_CLI="$(CURDIR)/$(AWSCLI)/bin/aws" $(BIN)/pytest -q
+	PYTHON39="$(PYTHON39)" CHECKOV="$(CURDIR)/$(TOOLS)/bin/checkov" LAKEPORT_AWS_CLI="$(CURDIR)/$(AWSCLI)/bin/aws" $(BIN)/pytest -q
 	$(MAKE) --no-print-directory test39
 
 package: venv
-	$(BIN)/python -m lakeport.packaging --out dist
+	PYTHON39="$(PYTHON39)" $(BIN)/python -m lakeport.packaging --out dist
 
 bench: venv
 	$(BIN)/python benchmarks/lineitem.py --scale $${SF:-1}

@@ -17,6 +17,20 @@ locals {
 
   wheel_s3_uri = "s3://${aws_s3_object.wheel.bucket}/${aws_s3_object.wheel.key}"
 
+  # 'make package' puts each runtime's dependency wheels in <artifacts_dir>/glue/<runtime>/.
+  glue_runtimes = ["python-shell", "spark"]
+  glue_dependency_files = {
+    for runtime in local.glue_runtimes : runtime => sort(tolist(fileset("${local.artifacts_dir}/glue/${runtime}", "*.whl")))
+  }
+  # What each job installs at start, with pip --no-index: lakeport's wheel and those wheels, nothing
+  # from a package index (the private network has no route to one).
+  python_modules = {
+    for runtime, files in local.glue_dependency_files : runtime => join(",", concat(
+      [local.wheel_s3_uri],
+      [for file in files : "s3://${aws_s3_object.glue_dependency["${runtime}/${file}"].bucket}/${aws_s3_object.glue_dependency["${runtime}/${file}"].key}"],
+    ))
+  }
+
   catalog_arn       = "arn:${local.partition}:glue:${var.region}:${local.account_id}:catalog"
   glue_log_group    = "arn:${local.partition}:logs:${var.region}:${local.account_id}:log-group:/aws-glue/*"
   artifacts_arn     = aws_s3_bucket.data["artifacts"].arn
@@ -43,12 +57,24 @@ resource "aws_s3_object" "spark_job_script" {
   kms_key_id  = aws_kms_key.main.arn
 }
 
-# Built by 'make package'; both jobs install it with --additional-python-modules.
+# Built by 'make package'; both jobs install it, and their dependency wheels below, with
+# --additional-python-modules.
 resource "aws_s3_object" "wheel" {
   bucket      = aws_s3_bucket.data["artifacts"].id
   key         = "wheels/${var.wheel_file_name}"
   source      = "${local.artifacts_dir}/${var.wheel_file_name}"
   source_hash = filemd5("${local.artifacts_dir}/${var.wheel_file_name}")
+  kms_key_id  = aws_kms_key.main.arn
+}
+
+resource "aws_s3_object" "glue_dependency" {
+  for_each = merge([
+    for runtime, files in local.glue_dependency_files : { for file in files : "${runtime}/${file}" => file }
+  ]...)
+  bucket      = aws_s3_bucket.data["artifacts"].id
+  key         = "wheels/glue/${each.key}"
+  source      = "${local.artifacts_dir}/glue/${each.key}"
+  source_hash = filemd5("${local.artifacts_dir}/glue/${each.key}")
   kms_key_id  = aws_kms_key.main.arn
 }
 
@@ -103,14 +129,19 @@ resource "aws_glue_job" "python" {
   }
 
   default_arguments = merge(local.job_arguments, {
-    "--library-set"               = "analytics"
-    "--additional-python-modules" = local.wheel_s3_uri
+    "--library-set"                     = "analytics"
+    "--additional-python-modules"       = local.python_modules["python-shell"]
+    "--python-modules-installer-option" = "--no-index"
   })
 
   lifecycle {
     # Execution classes apply to Spark jobs only; a reader that reports "STANDARD" for a
     # Python-shell job (the embedded emulator does) must not cause a change on every plan.
     ignore_changes = [execution_class]
+    precondition {
+      condition     = length(local.glue_dependency_files["python-shell"]) > 0
+      error_message = "No dependency wheels in <artifacts_dir>/glue/python-shell/: run 'make package' first."
+    }
   }
 }
 
@@ -139,7 +170,8 @@ resource "aws_glue_job" "spark" {
 
   default_arguments = merge(local.job_arguments, {
     "--job-language"                     = "python"
-    "--additional-python-modules"        = local.wheel_s3_uri
+    "--additional-python-modules"        = local.python_modules["spark"]
+    "--python-modules-installer-option"  = "--no-index"
     "--job-bookmark-option"              = "job-bookmark-disable" # the files ledger decides what is new
     "--enable-metrics"                   = "true"
     "--enable-continuous-cloudwatch-log" = "true"
@@ -148,6 +180,13 @@ resource "aws_glue_job" "spark" {
     "--TempDir"                          = "s3://${aws_s3_bucket.data["artifacts"].bucket}/${local.glue_temp_prefix}"
     "--conf"                             = "spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS"
   })
+
+  lifecycle {
+    precondition {
+      condition     = length(local.glue_dependency_files["spark"]) > 0
+      error_message = "No dependency wheels in <artifacts_dir>/glue/spark/: run 'make package' first."
+    }
+  }
 }
 
 # --- IAM: one role per job -------------------------------------------------------------------

@@ -1,12 +1,17 @@
-"""Build what Terraform uploads: the lakeport wheel and the Lambda deployment zip.
+"""Build what Terraform uploads: the lakeport wheel, its dependencies for Glue, the Lambda zip.
 
-Terraform here has no archive provider, so the build makes both files and Terraform only uploads
+Terraform here has no archive provider, so the build makes the files and Terraform only uploads
 them (``terraform/glue_jobs.tf``, ``terraform/orchestration.tf``)::
 
     python -m lakeport.packaging --out dist      # or: make package
 
 * ``dist/lakeport-<version>-py3-none-any.whl`` — ``pip wheel . --no-deps``; both Glue jobs install
   it with ``--additional-python-modules``.
+* ``dist/glue/<runtime>/*.whl`` — every library the wheel needs, as binary wheels for that Glue
+  runtime (Python shell 3.9, Spark on Glue 5.0 with Python 3.11), so a job installs lakeport with
+  ``pip --no-index`` from the artifacts bucket and never reaches a package index: the private
+  network has no route to one, and a job start should not depend on one anyway. numpy is left to
+  the runtime: both ship it, and their own libraries (pandas, pyspark) were built against it.
 * ``dist/lakeport-lambda.zip`` — the lakeport package plus the libraries the dispatcher and the
   notifier import, fetched as binary wheels for the Lambda runtime (CPython 3.11, x86_64). boto3
   is already in that runtime and pyarrow is not needed there, so neither is bundled.
@@ -27,7 +32,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .errors import ConfigurationError
 
@@ -40,6 +45,32 @@ LAMBDA_REQUIREMENTS = ("pydantic", "PyYAML")
 # Versions are taken from this file when it pins them, so the Lambda runs what the tests ran.
 PINS_FILE = Path("requirements") / "dev.txt"
 
+# Libraries the Glue runtimes provide and lakeport accepts as they are (pyproject.toml's ranges).
+GLUE_PROVIDED = frozenset({"numpy"})
+GLUE_WHEELHOUSE = "glue"
+
+
+@dataclass(frozen=True)
+class GlueRuntime:
+    """A Glue runtime a job runs on: where its wheels go, what they are built for, which pins apply."""
+
+    name: str
+    python_version: str
+    platforms: Tuple[str, ...]
+    pins_file: Path
+    # requirements that replace the pins file's for the same library on this runtime
+    overrides: Tuple[str, ...] = ()
+
+
+GLUE_RUNTIMES = (
+    # The Python-shell host is older than Glue 5.0's: only manylinux2014 (glibc 2.17) wheels are safe.
+    # Its pins are the ones the Python 3.9 engine tests run with.
+    GlueRuntime("python-shell", "3.9", ("manylinux2014_x86_64",), Path("requirements") / "py39.txt"),
+    # Glue 5.0 runs Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels install there. Its numpy is
+    # 1.26, and pyarrow 26 refuses to import beside a numpy older than 2.0.
+    GlueRuntime("spark", "3.11", ("manylinux2014_x86_64", "manylinux_2_28_x86_64"), PINS_FILE, ("pyarrow<26",)),
+)
+
 _ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 _SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the earliest time a zip entry can carry
 _SKIPPED_DIRS = frozenset({"__pycache__"})
@@ -51,25 +82,32 @@ _PIN = re.compile(r"^\s*([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*==\s*([^\s;#]+)")
 class Packages:
     wheel: Path
     lambda_zip: Path
+    # runtime name -> the dependency wheels a job on that runtime installs with lakeport's wheel
+    glue_wheels: Dict[str, List[Path]]
 
 
 def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def pinned_requirements(names: Sequence[str], pins_file: Optional[Path]) -> List[str]:
-    """``name==version`` for each name pinned in ``pins_file``; the bare name otherwise."""
+def _pins(pins_file: Optional[Path]) -> Dict[str, str]:
     pins: Dict[str, str] = {}
     if pins_file is not None and pins_file.is_file():
         for line in pins_file.read_text(encoding="utf-8").splitlines():
             match = _PIN.match(line)
             if match:
                 pins[_normalise(match.group(1))] = match.group(2)
+    return pins
+
+
+def pinned_requirements(names: Sequence[str], pins_file: Optional[Path]) -> List[str]:
+    """``name==version`` for each name pinned in ``pins_file``; the bare name otherwise."""
+    pins = _pins(pins_file)
     return [f"{name}=={pins[_normalise(name)]}" if _normalise(name) in pins else name for name in names]
 
 
-def _run_pip(args: Sequence[str], what: str) -> None:
-    command = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
+def _run_pip(args: Sequence[str], what: str, python: Optional[str] = None) -> None:
+    command = [python or sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
     # A fixed SOURCE_DATE_EPOCH makes the wheel's timestamps, and so its bytes, reproducible.
     env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", _SOURCE_DATE_EPOCH)}
     result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
@@ -165,17 +203,112 @@ def build_lambda_zip(wheel: Path, out: Path, requirements: Sequence[str]) -> Pat
         return write_zip(site, out / LAMBDA_ZIP_NAME)
 
 
+_REQUIRES_DIST = re.compile(r"^Requires-Dist:\s*(.+?)\s*$")
+_NAME = re.compile(r"^\s*([A-Za-z0-9_.\-]+)")
+
+
+def _requirement_name(requirement: str) -> str:
+    match = _NAME.match(requirement)
+    if match is None:
+        raise ConfigurationError(f"packaging: cannot read the requirement {requirement!r}")
+    return _normalise(match.group(1))
+
+
+def runtime_requirements(wheel: Path) -> List[str]:
+    """What the wheel's METADATA says it needs at run time (``Requires-Dist`` without an extra)."""
+    with zipfile.ZipFile(wheel) as archive:
+        [metadata] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        text = archive.read(metadata).decode("utf-8")
+    found = []
+    for line in text.splitlines():
+        match = _REQUIRES_DIST.match(line)
+        if match and "extra ==" not in match.group(1):
+            found.append(match.group(1))
+    return found
+
+
+def find_python(version: str) -> str:
+    """An interpreter of ``version`` ("3.9"): this one, ``$PYTHON39``, ``python3.9`` on PATH, or pyenv's.
+
+    pip evaluates environment markers (``urllib3<1.27; python_version < "3.10"``) against the
+    interpreter it runs on, whatever ``--python-version`` says, so a runtime's dependencies are
+    resolved by an interpreter of that runtime's version.
+    """
+    if "{}.{}".format(*sys.version_info[:2]) == version:
+        return sys.executable
+    candidates = [os.environ.get("PYTHON" + version.replace(".", ""), ""), shutil.which(f"python{version}") or ""]
+    candidates += sorted(str(p) for p in (Path.home() / ".pyenv" / "versions").glob(f"{version}.*/bin/python{version}"))
+    for candidate in filter(None, candidates):
+        probe = subprocess.run(
+            [candidate, "-c", "import sys, pip; print('{}.{}'.format(*sys.version_info[:2]))"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    variable = "PYTHON" + version.replace(".", "")
+    raise ConfigurationError(
+        f"packaging: no Python {version} with pip found; it resolves the Glue jobs' dependencies for Python {version}",
+        hint=f"install Python {version}, or set {variable}=/path/to/python{version}",
+    )
+
+
+def build_glue_wheels(wheel: Path, out: Path, runtime: GlueRuntime, pins_file: Path) -> List[Path]:
+    """Fetch, into ``out/glue/<runtime>``, the binary wheels ``wheel`` needs on ``runtime``.
+
+    The directory is emptied first: two versions of one library side by side would make pip refuse
+    the set. Versions come from ``pins_file`` where it pins them (as constraints, so they also hold
+    for what the requirements pull in) or from the runtime's overrides, else the newest the
+    runtime's Python and platforms allow.
+    """
+    target = out / GLUE_WHEELHOUSE / runtime.name
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    requirements = [r for r in runtime_requirements(wheel) if _requirement_name(r) not in GLUE_PROVIDED]
+    with tempfile.TemporaryDirectory(prefix="lakeport-glue-") as scratch:
+        constraints = Path(scratch) / "constraints.txt"
+        overridden = {_requirement_name(r) for r in runtime.overrides}
+        pins = [f"{name}=={version}" for name, version in sorted(_pins(pins_file).items()) if name not in overridden]
+        constraints.write_text("".join(f"{line}\n" for line in [*pins, *runtime.overrides]), encoding="utf-8")
+        platforms = [arg for platform in runtime.platforms for arg in ("--platform", platform)]
+        _run_pip(
+            [
+                "download",
+                "--quiet",
+                "--dest",
+                str(target),
+                "--only-binary=:all:",
+                *platforms,
+                "--python-version",
+                runtime.python_version,
+                "--implementation",
+                "cp",
+                "--constraint",
+                str(constraints),
+                *requirements,
+            ],
+            f"fetching lakeport's dependencies for the Glue {runtime.name} runtime (Python {runtime.python_version})",
+            python=find_python(runtime.python_version),
+        )
+    for provided in GLUE_PROVIDED:
+        for path in target.glob(f"{provided.replace('-', '_')}-*.whl"):
+            path.unlink()
+    return sorted(target.glob("*.whl"))
+
+
 def package(root: Path, out: Path) -> Packages:
-    """Build the wheel and the Lambda zip of the project at ``root`` into ``out``."""
+    """Build the wheel, the Glue dependency wheels and the Lambda zip of the project at ``root`` into ``out``."""
     wheel = build_wheel(root, out)
+    glue_wheels = {rt.name: build_glue_wheels(wheel, out, rt, root / rt.pins_file) for rt in GLUE_RUNTIMES}
     requirements = pinned_requirements(LAMBDA_REQUIREMENTS, root / PINS_FILE)
-    return Packages(wheel=wheel, lambda_zip=build_lambda_zip(wheel, out, requirements))
+    return Packages(wheel=wheel, lambda_zip=build_lambda_zip(wheel, out, requirements), glue_wheels=glue_wheels)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lakeport.packaging",
-        description="Build the lakeport wheel and the Lambda package that Terraform uploads.",
+        description="Build the lakeport wheel, its Glue dependency wheels and the Lambda package Terraform uploads.",
     )
     parser.add_argument("--out", default="dist", help="output directory (default: dist)")
     parser.add_argument("--root", default=".", help="the lakeport repository (default: .)")
@@ -187,6 +320,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
     for path in (built.wheel, built.lambda_zip):
         print(f"{path} ({path.stat().st_size // 1024} KiB)")
+    for runtime, wheels in built.glue_wheels.items():
+        size = sum(w.stat().st_size for w in wheels)
+        print(f"{Path(args.out).resolve() / GLUE_WHEELHOUSE / runtime}/ ({len(wheels)} wheels, {size // 1024} KiB)")
     return 0
 
 

@@ -263,3 +263,21 @@ def test_validation_errors_are_client_errors_not_server_errors(aws) -> None:  # 
             stateMachineArn="arn:aws:states:us-east-1:123456789012:stateMachine:missing"
         )
     assert raised.value.response["Error"]["Code"] == "StateMachineDoesNotExist"
+
+
+def test_a_listing_keeps_to_the_keys_it_copied_when_one_is_deleted_meanwhile(emulator) -> None:  # type: ignore[no-untyped-def]
+    from moto.s3.utils import _VersionedKeyStore
+
+    store = _VersionedKeyStore()
+    store["a"], store["b"], store["c"] = "a1", "b1", "c1"
+    store["a"] = "a2"
+    for listing, expected in (
+        (store.iterlists, [("a", ["a1", "a2"]), ("b", ["b1"]), ("c", ["c1"])]),
+        (store.iteritems, [("a", "a2"), ("b", "b1"), ("c", "c1")]),
+        (store.values, ["a2", "b1", "c1"]),
+    ):
+        started = iter(listing())
+        first = next(started)
+        dict.pop(store, "c", None)  # deleted by another request while this one lists
+        assert [first, *started] == expected
+        dict.__setitem__(store, "c", ["c1"])

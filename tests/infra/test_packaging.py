@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from lakeport.packaging import LAMBDA_ZIP_NAME, package, pinned_requirements, write_zip
+from lakeport.packaging import (
+    GLUE_RUNTIMES,
+    LAMBDA_ZIP_NAME,
+    Packages,
+    find_python,
+    package,
+    pinned_requirements,
+    runtime_requirements,
+    write_zip,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Packages:
+    """What 'make package' builds. Needs a package index (pip fetches wheels for the target runtimes)."""
+    return package(ROOT, tmp_path_factory.mktemp("dist"))
 
 
 def test_zip_is_byte_identical_for_the_same_files(tmp_path: Path) -> None:
@@ -39,10 +58,7 @@ def test_lambda_dependencies_take_the_versions_the_tests_use(tmp_path: Path) -> 
 
 
 @pytest.mark.slow
-def test_package_builds_the_wheel_and_a_lambda_zip_for_the_lambda_runtime(tmp_path: Path) -> None:
-    """Needs a package index (pip fetches the Lambda dependencies for manylinux x86_64)."""
-    root = Path(__file__).resolve().parents[2]
-    built = package(root, tmp_path)
+def test_package_builds_the_wheel_and_a_lambda_zip_for_the_lambda_runtime(built: Packages) -> None:
     assert built.wheel.name.startswith("lakeport-")
     assert built.wheel.suffix == ".whl"
     assert built.lambda_zip.name == LAMBDA_ZIP_NAME
@@ -54,3 +70,75 @@ def test_package_builds_the_wheel_and_a_lambda_zip_for_the_lambda_runtime(tmp_pa
     assert not {"boto3", "botocore", "pyarrow"} & top
     assert any(n.startswith("pydantic_core/_pydantic_core.cpython-311-x86_64-linux-gnu") for n in names)
     assert not any("__pycache__" in n or n.endswith("direct_url.json") for n in names)
+
+
+@pytest.mark.slow
+def test_glue_wheels_are_built_for_each_runtime_and_leave_numpy_to_it(built: Packages) -> None:
+    assert runtime_requirements(built.wheel) == [
+        "boto3>=1.34",
+        "pyarrow>=17",
+        "pydantic<3,>=2.7",
+        "PyYAML>=6",
+        "numpy>=1.22",
+    ]
+    names = {runtime: {w.name.split("-")[0].lower() for w in wheels} for runtime, wheels in built.glue_wheels.items()}
+    for runtime in ("python-shell", "spark"):
+        assert {"boto3", "botocore", "pyarrow", "pydantic", "pydantic_core", "pyyaml"} <= names[runtime]
+        assert "numpy" not in names[runtime]
+    [shell_arrow] = [w.name for w in built.glue_wheels["python-shell"] if w.name.startswith("pyarrow-")]
+    [spark_arrow] = [w.name for w in built.glue_wheels["spark"] if w.name.startswith("pyarrow-")]
+    # the Python-shell host takes manylinux2014 (glibc 2.17) wheels only
+    assert "-cp39-cp39-" in shell_arrow and "manylinux2014_x86_64" in shell_arrow
+    assert "-cp311-cp311-" in spark_arrow
+    # botocore on Python 3.9 needs urllib3 1.x: resolved on 3.9 itself, not on the builder's Python
+    [urllib3] = [w.name for w in built.glue_wheels["python-shell"] if w.name.startswith("urllib3-")]
+    assert urllib3.startswith("urllib3-1.")
+
+
+# numpy as the runtime brings it: the oldest lakeport accepts on the Python shell, Glue 5.0's on Spark
+RUNTIME_NUMPY = {"python-shell": "numpy==1.22.4", "spark": "numpy==1.26.4"}
+# the job's entry point imports, and a value goes through the engine's conversion into Parquet and back
+SMOKE = """
+import io, json
+import pyarrow as pa, pyarrow.parquet as pq
+import lakeport.jobs.entry
+from lakeport.contract import Column
+from lakeport.engine.python.convert import convert_text
+out = convert_text(pa.array(["12.50", "1e3", None], pa.string()), Column(name="c", type="decimal(5,2)"))
+buffer = io.BytesIO()
+pq.write_table(pa.table({"c": out.values}), buffer)
+back = pq.read_table(io.BytesIO(buffer.getvalue())).column("c").to_pylist()
+print(json.dumps({"values": [None if v is None else str(v) for v in back], "reasons": out.reason.to_pylist()}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("runtime", [r.name for r in GLUE_RUNTIMES])
+def test_a_glue_job_installs_lakeport_from_the_built_wheels_alone(
+    built: Packages, runtime: str, tmp_path: Path
+) -> None:
+    """What the job does at start (pip --no-index over the uploaded wheels), on that runtime's Python."""
+    [spec] = [r for r in GLUE_RUNTIMES if r.name == runtime]
+    python = find_python(spec.python_version)
+    env_dir = tmp_path / "job"
+    subprocess.run([python, "-m", "venv", str(env_dir)], check=True)
+    job_python = str(env_dir / "bin" / "python")
+
+    def pip(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [job_python, "-m", "pip", "--disable-pip-version-check", "install", "--quiet", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    assert pip(RUNTIME_NUMPY[runtime]).returncode == 0
+    wheels = [str(w) for w in built.glue_wheels[runtime]]
+    installed = pip("--no-index", str(built.wheel), *wheels)
+    assert installed.returncode == 0, installed.stderr
+
+    smoke = subprocess.run([job_python, "-c", SMOKE], capture_output=True, text=True, check=False)
+    assert smoke.returncode == 0, smoke.stderr
+    result = json.loads(smoke.stdout)
+    assert result["values"] == ["12.50", None, None]
+    assert result["reasons"][0] is None and "'1e3' is not a decimal(5,2)" in result["reasons"][1]

@@ -254,10 +254,17 @@ def test_both_glue_jobs_carry_the_deployment_names_and_their_code(deployment: De
     wheel_uri = f"s3://{artifacts}/wheels/{deployment.packages.wheel.name}"
     python = glue.get_job(JobName=deployment.output("python_job_name"))["Job"]
     spark = glue.get_job(JobName=deployment.output("spark_job_name"))["Job"]
-    for job in (python, spark):
+    dependencies = deployment.packages.glue_wheels
+    for job, runtime in ((python, "python-shell"), (spark, "spark")):
         arguments = job["DefaultArguments"]
         assert {name: arguments.get(name) for name in resources.job_arguments()} == resources.job_arguments()
-        assert arguments["--additional-python-modules"] == wheel_uri
+        # lakeport's wheel and every dependency wheel of that runtime, installed without a package index
+        expected = [wheel_uri] + [f"s3://{artifacts}/wheels/glue/{runtime}/{w.name}" for w in dependencies[runtime]]
+        assert arguments["--additional-python-modules"].split(",") == expected
+        assert arguments["--python-modules-installer-option"] == "--no-index"
+        for wheel in dependencies[runtime]:
+            head = s3.head_object(Bucket=artifacts, Key=f"wheels/glue/{runtime}/{wheel.name}")
+            assert head["ContentLength"] == wheel.stat().st_size and head["ServerSideEncryption"] == "aws:kms"
     assert python["Command"] == {
         "Name": "pythonshell",
         "ScriptLocation": f"s3://{artifacts}/glue/scripts/glue_python_shell.py",

@@ -7,6 +7,7 @@ from typing import Any
 
 from iac import REPO_ROOT, blocks, merged
 
+from lakeport.packaging import GLUE_RUNTIMES
 from lakeport.resources import Resources
 
 ASL_FILE = REPO_ROOT / "src" / "lakeport" / "orchestration" / "ingest.asl.json"
@@ -65,6 +66,10 @@ def test_both_glue_jobs_get_the_job_arguments(terraform_config: dict) -> None:
     assert set(jobs) == {"python", "spark"}
     for name, body in jobs.items():
         assert body["default_arguments"].startswith("${merge(local.job_arguments,"), name
+
+
+def test_terraform_uploads_the_dependency_wheels_of_every_runtime_packaging_builds(terraform_config: dict) -> None:
+    assert merged(terraform_config, "locals")["glue_runtimes"] == [runtime.name for runtime in GLUE_RUNTIMES]
 
 
 def test_state_machine_template_fills_every_asl_placeholder(terraform_config: dict) -> None:

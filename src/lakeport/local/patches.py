@@ -31,6 +31,10 @@ The fixes:
   condition and applies it without a lock, so two concurrent conditional writes to one item could
   both succeed. On AWS a conditional write is atomic; the emulator now applies DynamoDB writes one at
   a time (the claim and lock races of the test suite depend on it).
+* ``s3-listing-during-deletes`` — a bucket's listings took a copy of its keys, then looked each one
+  up again in the live bucket; a key deleted in between (``terraform destroy`` deletes objects ten
+  at a time) came back as ``None`` and ``ListObjectVersions`` answered HTTP 500. Listings now read
+  the copy they took.
 """
 
 from __future__ import annotations
@@ -437,6 +441,45 @@ def _fix_dynamodb_atomic_writes() -> None:
         setattr(DynamoHandler, name, _mark(write, original, fix))
 
 
+def _fix_s3_listing_during_deletes() -> None:
+    fix = "s3-listing-during-deletes"
+    from moto.s3.utils import _VersionedKeyStore
+
+    for name, lookup in (
+        ("_iteritems", "self[key]"),
+        ("_itervalues", "self[key]"),
+        ("_iterlists", "self.getlist(key)"),
+    ):
+        _expect(fix, _own(fix, _VersionedKeyStore, name), "for key in self._self_iterable():", lookup)
+    _expect(fix, _own(fix, _VersionedKeyStore, "_self_iterable"), "return dict(self)")
+    originals = {name: _VersionedKeyStore.__dict__[name] for name in ("_iteritems", "_itervalues", "_iterlists")}
+
+    # the copy holds each key's list of versions as it was; a key with no version is skipped
+    def iteritems(self: Any) -> Any:
+        for key, versions in self._self_iterable().items():
+            if versions:
+                yield key, versions[-1]
+
+    def itervalues(self: Any) -> Any:
+        for versions in self._self_iterable().values():
+            if versions:
+                yield versions[-1]
+
+    def iterlists(self: Any) -> Any:
+        for key, versions in self._self_iterable().items():
+            if versions is not None:
+                yield key, versions
+
+    for names, replacement, original in (
+        (("_iteritems", "items", "iteritems"), iteritems, originals["_iteritems"]),
+        (("_itervalues", "values", "itervalues"), itervalues, originals["_itervalues"]),
+        (("_iterlists", "lists", "iterlists"), iterlists, originals["_iterlists"]),
+    ):
+        marked = _mark(replacement, original, fix)
+        for name in names:
+            setattr(_VersionedKeyStore, name, marked)
+
+
 # --- apply --------------------------------------------------------------------------------------
 
 
@@ -450,6 +493,7 @@ FIXES: Tuple[Tuple[str, Callable[[], None]], ...] = (
     ("s3-eventbridge-key-encoding", _fix_eventbridge_key_encoding),
     ("sfn-unnamed-execution", _fix_unnamed_execution),
     ("dynamodb-atomic-writes", _fix_dynamodb_atomic_writes),
+    ("s3-listing-during-deletes", _fix_s3_listing_during_deletes),
 )
 
 
