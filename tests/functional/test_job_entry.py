@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from lakeport.jobs.entry import failure_message, main, parse_arguments
@@ -63,6 +68,41 @@ def test_a_failed_job_run_says_why_and_marks_transient_errors(lake, monkeypatch,
     assert main(_arguments(lake, "s3://nowhere/x.json", "R-x")) == 1
     message = capsys.readouterr().err
     assert not message.startswith("[transient]") and "manifest" in message
+
+
+SCRIPT = Path(__file__).resolve().parents[2] / "src" / "lakeport" / "jobs" / "glue_python_shell.py"
+
+
+def test_the_job_script_run_as_its_own_process_exits_0_after_an_upsert(lake):  # type: ignore[no-untyped-def]
+    """As Glue runs it: the script file, a process of its own. The upsert reads the table back with
+    pyarrow, which can abort the interpreter at exit (apache/arrow#33975); the status must stay 0."""
+    lake.apply_example("accounts")
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": lake.aws.endpoint_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+    }
+    outputs = []
+    for n, name in enumerate(("accounts-2024-04-01.csv", "accounts-2024-04-02.csv", "accounts-2024-04-02.csv")):
+        obj = lake.put_example(f"finance/accounts/{name}")
+        run_id = f"20260101T00000{n}Z-proc000{n}"
+        manifest = Manifest("finance.accounts", run_id, [obj])
+        uri = write_manifest(lake.aws.client("s3"), lake.resources.artifacts_bucket, manifest)
+        arguments = [a if a != "sales.orders" else "finance.accounts" for a in _arguments(lake, uri, run_id)]
+        done = subprocess.run(
+            [sys.executable, str(SCRIPT), *arguments], env=env, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        outputs.append(done.stdout)
+    counts = [out.split("SUCCEEDED; ", 1)[1].strip() for out in outputs]
+    assert counts == [
+        "read 5, written 5, quarantined 0, duplicates 0",
+        "read 5, written 3, quarantined 1, duplicates 1",
+        "read 5, written 3, quarantined 1, duplicates 1",  # the same delivery again: same outcome, upserted
+    ]
+    assert len(lake.read_curated("finance.accounts")) == 6  # five accounts, one new on the second day
 
 
 def test_arguments_are_parsed_the_way_glue_passes_them():  # type: ignore[no-untyped-def]

@@ -366,6 +366,25 @@ def test_a_file_put_into_the_raw_bucket_is_ingested_through_the_deployment(
         stack.stop()
 
 
+def test_a_plan_without_the_glue_dependency_wheels_says_to_package_first(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """A build that skipped 'make package' (or half of it) must not deploy jobs that cannot start."""
+    partial = tmp_path / "dist"
+    partial.mkdir()
+    for built in (deployment.packages.wheel, deployment.packages.lambda_zip):
+        shutil.copyfile(built, partial / built.name)
+    variables = [v for v in deployment.variables() if not v.startswith("-var=artifacts_dir=")]
+
+    planned = deployment.terraform(
+        "plan", "-input=false", "-refresh=false", *variables, f"-var=artifacts_dir={partial}"
+    )
+
+    assert planned.returncode != 0
+    assert "No dependency wheels in <artifacts_dir>/glue/python-shell/: run 'make package' first." in planned.stderr
+    assert "No dependency wheels in <artifacts_dir>/glue/spark/: run 'make package' first." in planned.stderr
+
+
 # --- (d) destroy --------------------------------------------------------------------------------
 
 
