@@ -381,8 +381,9 @@ def test_a_plan_without_the_glue_dependency_wheels_says_to_package_first(
     )
 
     assert planned.returncode != 0
-    assert "No dependency wheels in <artifacts_dir>/glue/python-shell/: run 'make package' first." in planned.stderr
-    assert "No dependency wheels in <artifacts_dir>/glue/spark/: run 'make package' first." in planned.stderr
+    said = " ".join(planned.stderr.split())  # terraform wraps long messages
+    assert "No dependency wheels in <artifacts_dir>/glue/python-shell/: run 'make package' first." in said
+    assert "No dependency wheels in <artifacts_dir>/glue/spark/: run 'make package' first." in said
 
 
 # --- (d) destroy --------------------------------------------------------------------------------
