@@ -16,7 +16,7 @@ help:
 	@echo "make demo      run the whole pipeline on the embedded AWS emulator"
 	@echo "make test      install everything, then run every test tier, lint and type checks"
 	@echo "make test39    run the engine tests under Python 3.9 (the Glue Python-shell runtime)"
-	@echo "make package   build the wheel and the Lambda package that Terraform uploads"
+	@echo "make package   build the wheel, the Glue jobs' dependency wheels and the Lambda package Terraform uploads"
 	@echo "make bench     TPC-H lineitem benchmark (SF=1 by default)"
 	@echo "make bench-spark  the same job: lakeport's Spark engine against a hand-written PySpark job"
 	@echo "make docs      redraw docs/architecture.png and docs/state-machine.png (needs graphviz)"
