@@ -85,7 +85,7 @@ def build_graph() -> Graph:
     g.node("quarantine", "quarantine bucket\nrejected rows + reasons\nexpire 180 d", "aws.storage.S3", quarantine_zone)
     artifacts_zone = g.cluster("artifacts_zone", "artifacts zone", aws, **zone_style)
     g.node(
-        "artifacts", "artifacts bucket\nscripts, wheel, Lambda zip,\nrun manifests", "aws.storage.S3", artifacts_zone
+        "artifacts", "artifacts bucket\nscripts, wheels, Lambda zip,\nrun manifests", "aws.storage.S3", artifacts_zone
     )
     results_zone = g.cluster("results_zone", "Athena results zone", aws, **zone_style)
     g.node("athena_results", "results bucket\nexpire after 7 d", "aws.storage.S3", results_zone)
@@ -186,7 +186,7 @@ def build_graph() -> Graph:
     g.edge("git", "codebuild", "push", "deploy")
     g.edge("cloudformation", "codebuild", "creates", "deploy")
     g.edge("codebuild", "terraform", "plan / apply", "deploy")
-    g.edge("terraform", "artifacts", "scripts, wheel, zip", "deploy", constraint=False)
+    g.edge("terraform", "artifacts", "scripts, wheels, zip", "deploy", constraint=False)
 
     # -- columns -----------------------------------------------------------------------------------------
     g.align("share", "upload")
