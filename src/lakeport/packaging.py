@@ -239,12 +239,15 @@ def find_python(version: str) -> str:
     candidates = [os.environ.get("PYTHON" + version.replace(".", ""), ""), shutil.which(f"python{version}") or ""]
     candidates += sorted(str(p) for p in (Path.home() / ".pyenv" / "versions").glob(f"{version}.*/bin/python{version}"))
     for candidate in filter(None, candidates):
-        probe = subprocess.run(
-            [candidate, "-c", "import sys, pip; print('{}.{}'.format(*sys.version_info[:2]))"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        try:
+            probe = subprocess.run(
+                [candidate, "-c", "import sys, pip; print('{}.{}'.format(*sys.version_info[:2]))"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        except OSError:  # not there, or not a program
+            continue
         if probe.returncode == 0 and probe.stdout.strip() == version:
             return candidate
     variable = "PYTHON" + version.replace(".", "")

@@ -57,6 +57,23 @@ def test_lambda_dependencies_take_the_versions_the_tests_use(tmp_path: Path) -> 
     assert pinned_requirements(["pydantic"], tmp_path / "missing.txt") == ["pydantic"]
 
 
+def test_packaging_without_the_runtime_python_says_how_to_point_at_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from lakeport.errors import ConfigurationError
+
+    assert find_python("{}.{}".format(*sys.version_info[:2])) == sys.executable
+    monkeypatch.setenv("HOME", str(tmp_path))  # no pyenv there
+    monkeypatch.setenv("PATH", str(tmp_path))  # no python3.6 on it
+    monkeypatch.setenv("PYTHON36", str(tmp_path / "missing" / "python3.6"))
+    with pytest.raises(ConfigurationError) as raised:
+        find_python("3.6")
+    assert "no Python 3.6 with pip found" in str(raised.value)
+    assert "set PYTHON36=/path/to/python3.6" in raised.value.hint
+
+
 @pytest.mark.slow
 def test_package_builds_the_wheel_and_a_lambda_zip_for_the_lambda_runtime(built: Packages) -> None:
     assert built.wheel.name.startswith("lakeport-")
