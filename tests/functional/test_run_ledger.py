@@ -111,3 +111,6 @@ def test_runs_of_the_same_second_are_listed_by_when_they_started(runs: RunLedger
     )
     for listed in (runs.list("sales.orders"), runs.list()):
         assert [r.run_id for r in listed] == [second.run_id, first.run_id]
+    # cut at one: the run that started last, though its id sorts first
+    for listed in (runs.list("sales.orders", limit=1), runs.list(limit=1)):
+        assert [r.run_id for r in listed] == [second.run_id]

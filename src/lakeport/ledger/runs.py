@@ -204,6 +204,18 @@ class RunLedger:
                     Limit=limit,
                 )
                 items = [from_item(i) for i in response.get("Items", [])]
+                if response.get("LastEvaluatedKey") and items:
+                    # The cut fell inside a second whose runs the key orders by their random suffix:
+                    # take every run of that second, so the newest-started ones are not left out.
+                    second = str(items[-1]["run_id"]).split("-", 1)[0]
+                    edge = self._ddb.query(
+                        TableName=self.table_name,
+                        KeyConditionExpression="#dataset = :dataset AND begins_with(#run_id, :second)",
+                        ExpressionAttributeNames={"#dataset": "dataset", "#run_id": "run_id"},
+                        ExpressionAttributeValues={":dataset": attr(dataset), ":second": attr(second)},
+                    )
+                    seen = {i["run_id"] for i in items}
+                    items += [v for v in map(from_item, edge.get("Items", [])) if v["run_id"] not in seen]
             else:
                 items = list(paginate(self._ddb, "scan", "Items", TableName=self.table_name))
         except ClientError as exc:
