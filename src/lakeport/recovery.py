@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
@@ -41,6 +42,7 @@ from .engine.layout import split_uri
 from .errors import ConfigurationError, DatasetNotFoundError, TerminalError
 from .ingest import Ingestor, IngestRequest, RunSummary
 from .ledger.files import DONE_STATES, FINAL_STATES, QUARANTINED, FileRecord, SourceObject
+from .ledger.runs import run_second, start_order
 from .resources import Resources
 from .s3objects import list_objects
 
@@ -196,24 +198,18 @@ class Recovery:
         contract = self.ingestor.registry.get(dataset)
         if not self.ingestor.catalog.table_exists(contract.database, contract.quarantine_table):
             return {}
-        found = {
-            values[0]: location
-            for values, location in self.ingestor.catalog.get_partitions(
-                contract.database, contract.quarantine_table
-            ).items()
-        }
-        # run ids sort by their second only; within one second the runs ledger knows which started first
-        by_second: Dict[str, List[str]] = {}
-        for run_id in found:
-            by_second.setdefault(run_id.split("-", 1)[0], []).append(run_id)
+        partitions = self.ingestor.catalog.get_partitions(contract.database, contract.quarantine_table)
+        found = {values[0]: location for values, location in partitions.items()}
+        # only runs that share their second with another need the runs ledger to say which started first
+        per_second = Counter(run_second(run_id) for run_id in found)
 
-        def started(run_id: str) -> str:
-            if len(by_second[run_id.split("-", 1)[0]]) == 1:
-                return ""
+        def started(run_id: str) -> Optional[str]:
+            if per_second[run_second(run_id)] == 1:
+                return None
             record = self.ingestor.runs.get(contract.dataset, run_id)
-            return (record.started_at if record else None) or ""
+            return record.started_at if record else None
 
-        order = sorted(found, key=lambda r: (r.split("-", 1)[0], started(r), r))
+        order = sorted(found, key=lambda r: start_order(r, started(r)))
         return {run_id: found[run_id] for run_id in order}
 
     def reprocess_quarantine(

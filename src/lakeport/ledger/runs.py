@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from botocore.exceptions import ClientError
 
@@ -34,6 +34,16 @@ MAX_ERROR_CHARS = 4000
 def new_run_id(now: Optional[datetime] = None) -> str:
     """A unique, time-sortable run id: ``<UTC yyyymmddThhmmssZ>-<8 hex>``; valid as an execution name."""
     return f"{as_utc(now).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4)}"
+
+
+def run_second(run_id: str) -> str:
+    """The UTC second a run id starts with (``20261126T160102Z``): the part of the id that orders runs."""
+    return run_id.split("-", 1)[0]
+
+
+def start_order(run_id: str, started_at: Optional[str]) -> Tuple[str, str, str]:
+    """Sort key, oldest first: the id's second, then the start time within it (the id's suffix is random)."""
+    return (run_second(run_id), started_at or "", run_id)
 
 
 @dataclass
@@ -207,7 +217,7 @@ class RunLedger:
                 if response.get("LastEvaluatedKey") and items:
                     # The cut fell inside a second whose runs the key orders by their random suffix:
                     # take every run of that second, so the newest-started ones are not left out.
-                    second = str(items[-1]["run_id"]).split("-", 1)[0]
+                    second = run_second(str(items[-1]["run_id"]))
                     edge = self._ddb.query(
                         TableName=self.table_name,
                         KeyConditionExpression="#dataset = :dataset AND begins_with(#run_id, :second)",
@@ -222,7 +232,7 @@ class RunLedger:
             raise translate(exc, f"listing the runs of {dataset or 'every dataset'}") from exc
         records = [RunRecord.from_values(i) for i in items]
         # run ids sort by their second; within one second, by when the run started
-        records.sort(key=lambda r: (r.run_id.split("-", 1)[0], r.started_at or "", r.run_id, r.dataset), reverse=True)
+        records.sort(key=lambda r: (*start_order(r.run_id, r.started_at), r.dataset), reverse=True)
         return records[:limit]
 
     def _update(
