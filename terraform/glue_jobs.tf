@@ -27,7 +27,7 @@ locals {
   python_modules = {
     for runtime, files in local.glue_dependency_files : runtime => join(",", concat(
       [local.wheel_s3_uri],
-      [for file in files : "s3://${aws_s3_object.glue_dependency["${runtime}/${file}"].bucket}/${aws_s3_object.glue_dependency["${runtime}/${file}"].key}"],
+      [for file in files : "s3://${aws_s3_bucket.data["artifacts"].bucket}/${aws_s3_object.glue_dependency["${runtime}/${file}"].key}"],
     ))
   }
 
