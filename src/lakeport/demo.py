@@ -189,7 +189,7 @@ class Demo:
     def _query(self, stack: LocalStack) -> Callable[[str], Any]:
         from .query import LocalQueryEngine
 
-        engine = LocalQueryEngine(stack.aws.client("glue"), stack.aws.s3_filesystem())
+        engine = LocalQueryEngine.for_context(stack.aws)
         return engine.execute
 
     def _print_quarantine(self, stack: LocalStack, contracts: Dict[str, Contract]) -> None:

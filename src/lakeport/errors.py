@@ -61,6 +61,10 @@ class AwsTransientError(TransientError):
     """Throttling or a 5xx from AWS that survived the SDK's own retries."""
 
 
+class CommitConflictError(TransientError):
+    """Other writers kept committing to the run's Iceberg table; the run committed nothing."""
+
+
 class CommitIncompleteError(TransientError):
     """A run began making its output visible and stopped; only a retry of the same run id may go on.
 
@@ -143,6 +147,7 @@ __all__ = [
     "AlreadyIngestedError",
     "AwsTransientError",
     "ClaimLostError",
+    "CommitConflictError",
     "CommitIncompleteError",
     "ConfigurationError",
     "ContractConflictError",

@@ -1,33 +1,32 @@
 """One ingest run, end to end: the algorithm both engines share.
 
-lock the dataset -> claim the objects -> catalog tables -> engine writes new generations (invisible)
--> complete the generations (append copies, upsert merges) -> check the accounting -> switch the
-catalog (the moment readers see the run) -> file ledger -> run ledger -> metrics -> unlock.
+lock the dataset -> claim the objects -> create or evolve the Iceberg table -> the engine writes data
+files (invisible) -> upsert: the latest row per key wins within the run -> check the accounting ->
+commit ONE Iceberg snapshot (the moment readers see the run) -> file ledger -> run ledger -> metrics
+-> unlock.
 
-A crash anywhere before the catalog switch leaves the live data untouched; a crash after it leaves
-complete data visible and the ledgers behind, which a retry of the same run id brings up to date
-(every step is idempotent for a given run id). Rows read always equal rows written + quarantined +
-duplicates dropped, per file and per run, or the run fails before anything becomes visible.
+A crash anywhere before the snapshot commit leaves the table as it was; a crash after it leaves the
+run's rows visible and the ledgers behind, which a retry of the same run id brings up to date: the
+snapshot summary names the run (``lakeport.run-id``), so the retry finds its commit and does not
+commit again. Rows read always equal rows written + quarantined + duplicates dropped, per file and per
+run, or the run fails before anything becomes visible.
 
-**The commit point.** Just before the switch the run records ``commit_run`` on the dataset lock and
+**The commit point.** Just before the commit the run records ``commit_run`` on the dataset lock and
 on each of its file claims. From then on the run can only go forward: any failure is reported as
 :class:`~lakeport.errors.CommitIncompleteError` (transient, so the state machine retries the same
 run id), the claims are never marked FAILED, no other run may lock the dataset or take the objects,
 and the retry claims again even the objects it had already recorded, redoes the run (same names,
-same rows) and finishes the switch and the ledgers. The record is cleared once the ledgers are done.
+same rows) and finishes the commit and the ledgers. The record is cleared once the ledgers are done.
 
-**What a reader may see during a switch.** Each partition switches atomically between complete
-generations. A run that touches several partitions switches them in sorted order, new partitions
-first, up to 100 per Glue call, and Glue has no transaction across partitions: while that happens
-(and, if the run stops in the middle, until its retry completes) a reader may see some of the run's
-partitions new and the others old. It never sees two runs mixed (no other run can commit until this
-one has), never half a partition, and never a row twice within a partition. For ``append`` and
-``overwrite_partitions`` every row lives in one partition, so such a reader sees each row of the
-table before the run exactly once and the run's rows of the switched partitions. For ``upsert`` the
-same holds for every key that stays in its partition; a key that this run moves to another partition
-may, in that window, be seen in both or in neither. Queries that filter on the partition columns of
-one partition always see a consistent state. The run ledger shows such a run as RUNNING, or FAILED
-with ``CommitIncompleteError``, until it is complete.
+**What a reader sees.** The snapshot before the run or the snapshot after it, whatever partitions
+the run touched: Iceberg swaps the table's metadata pointer in one Glue ``UpdateTable`` call.
+
+**Why the dataset lock stays.** Iceberg's optimistic commit keeps the *table* consistent when two
+writers commit at once (the second plans again on the new snapshot, see
+:mod:`lakeport.iceberg.commit`). The lock keeps the *ledgers* consistent: one run at a time owns a
+dataset's claims and its commit record, so "each object exactly once" and the roll-forward of an
+interrupted commit stay simple. Writers outside lakeport (table maintenance, Athena ``OPTIMIZE``)
+do not take the lock and are handled by the optimistic commit alone.
 """
 
 from __future__ import annotations
@@ -35,24 +34,26 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .aws import AwsContext, translate
 from .catalog import QUARANTINE_TABLE, Catalog
 from .contract import Contract
 from .cost import glue_run_cost
-from .engine.generations import Generations
+from .engine.dedupe import supersede_within_run
 from .engine.layout import TableLayout, source_id, split_uri
 from .engine.model import QUARANTINED, SUCCEEDED, EngineJob, EngineResult, FileOutcome, SourceInput
 from .errors import AccountingError, CommitIncompleteError, LakeportError
+from .iceberg.commit import CommitOutcome, RunCommit
+from .iceberg.reading import table_keys
+from .iceberg.tables import CONTRACT_VERSION_PROPERTY, CuratedTables, open_catalog
 from .ledger.files import DEFAULT_CLAIM_LEASE, FAILED, FileLedger, SourceObject
 from .ledger.locks import DatasetLock
 from .ledger.runs import RunLedger, RunRecord, new_run_id
 from .metrics import publish_run_metrics
 from .registry import ContractRegistry
 from .resources import Resources
-from .vacuum import DEFAULT_RETENTION, vacuum, write_tombstone
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ class RunSummary:
     partitions: List[str] = field(default_factory=list)
     seconds: float = 0.0
     error: Optional[str] = None
+    snapshot_id: Optional[int] = None
+    commit: Optional[CommitOutcome] = None
 
     def totals(self) -> Dict[str, int]:
         keys = ("rows_read", "rows_written", "rows_quarantined", "rows_duplicate", "bytes_read")
@@ -122,8 +125,8 @@ class Ingestor:
         lock_lease_seconds: int = DEFAULT_LOCK_LEASE,
         claim_lease_seconds: int = DEFAULT_CLAIM_LEASE,
         publish_metrics: bool = True,
-        generation_retention: timedelta = DEFAULT_RETENTION,
         filesystem: Any = None,
+        iceberg_catalog: Any = None,
     ) -> None:
         self.aws = aws
         self.resources = resources
@@ -132,7 +135,6 @@ class Ingestor:
         self.lock_lease_seconds = lock_lease_seconds
         self.claim_lease_seconds = claim_lease_seconds
         self.publish_metrics = publish_metrics
-        self.generation_retention = generation_retention
         ddb = aws.client("dynamodb")
         self.registry = ContractRegistry(ddb, resources.datasets_table)
         self.files = FileLedger(ddb, resources.files_table)
@@ -140,12 +142,22 @@ class Ingestor:
         self.lock = DatasetLock(ddb, resources.datasets_table)
         self.catalog = Catalog(aws.client("glue"))
         self._filesystem = filesystem
+        self._iceberg_catalog = iceberg_catalog
+        self._tables: Optional[CuratedTables] = None
 
     @property
     def filesystem(self) -> Any:
         if self._filesystem is None:
             self._filesystem = self.aws.s3_filesystem()
         return self._filesystem
+
+    @property
+    def tables(self) -> CuratedTables:
+        """The deployment's curated Iceberg tables (pyiceberg's Glue catalog over this context)."""
+        if self._tables is None:
+            catalog = self._iceberg_catalog if self._iceberg_catalog is not None else open_catalog(self.aws)
+            self._tables = CuratedTables(catalog, self.aws.client("glue"))
+        return self._tables
 
     def layout(self, contract: Contract) -> TableLayout:
         return TableLayout.for_contract(
@@ -251,7 +263,7 @@ class Ingestor:
         if not objects:
             return None
         layout = self.layout(contract)
-        self.catalog.ensure_table(contract, layout.table_location)
+        table = self.tables.ensure(contract, layout.table_location)
         from .engine.python.engine import quarantine_schema
 
         quarantine_columns = [
@@ -268,8 +280,6 @@ class Ingestor:
         self.catalog.ensure_table(
             contract, layout.quarantine_location, columns=quarantine_columns, table_type=QUARANTINE_TABLE
         )
-        live = self._live(contract, layout)
-        generations = Generations(self.filesystem, layout, contract, run_id)
         sources = [self._source_input(obj) for obj in objects]
         job = EngineJob(
             contract=contract,
@@ -280,16 +290,16 @@ class Ingestor:
             input_filesystem=self.filesystem,
             output_filesystem=self.filesystem,
             remote_output=True,
-            table_keys=lambda: generations.live_keys(live),
+            table_keys=lambda: table_keys(table, self.filesystem, contract, run_id),
             s3_client=self.aws.client("s3"),
         )
         engine = self.engine_factory(engine_name)
         result: EngineResult = engine.run(job)
-        plan = generations.build(result, live)
-        for outcome in result.files:
-            superseded = plan.rows_superseded.get(outcome.source.uri, 0)
-            outcome.rows_duplicate += superseded
-            outcome.rows_written -= superseded
+        if contract.write_mode == "upsert":
+            for source_uri, superseded in supersede_within_run(self.filesystem, contract, result).items():
+                outcome = next(o for o in result.files if o.source.uri == source_uri)
+                outcome.rows_duplicate += superseded
+                outcome.rows_written -= superseded
         self._check_accounting(contract, run_id, result.files)
         self._quarantine_rejected_files(contract, layout, run_id, objects, result.files)
         # the commit point: from here on this run only goes forward (see the module docstring)
@@ -298,56 +308,32 @@ class Ingestor:
             commit.begun = True
         for obj in objects:
             self.files.mark_committing(obj, run_id)
-        # the moment of truth: readers switch to the new generations, partitions in sorted order
-        if contract.partition_by:
-            self.catalog.set_partitions(contract.database, contract.table, dict(sorted(plan.locations.items())))
-        elif plan.locations:
-            self.catalog.set_table_location(contract.database, contract.table, plan.locations[()])
+        # the moment of truth: one snapshot with every file of the run
+        new_files = [w.uri for o in result.files if o.state == SUCCEEDED for w in o.files if w.rows > 0]
+        committed = self.commit_files(contract, run_id, new_files)
         if any(o.quarantine_files for o in result.files):
             self.catalog.set_partitions(
                 contract.database,
                 contract.quarantine_table,
                 {(run_id,): layout.quarantine_run_location(run_id)},
             )
-        summary.partitions = [layout.partition_path(k).rstrip("/") or "(table)" for k in sorted(plan.locations)]
-        self._clean_up_generations(contract, layout, run_id, live, plan.locations)
+        summary.partitions = [layout.partition_path(k).rstrip("/") or "(table)" for k in sorted(result.partitions())]
+        summary.snapshot_id = committed.snapshot_id
+        summary.commit = committed
         return result
 
-    def _clean_up_generations(
-        self, contract: Contract, layout: TableLayout, run_id: str, live: Dict[Any, str], switched: Dict[Any, str]
-    ) -> None:
-        """Tombstone the generations this run replaced; delete the touched partitions' expired ones.
-
-        Best effort after the commit point: a failure here costs storage, never data.
-        """
-        replaced = [live[k] for k, loc in switched.items() if k in live and live[k] != loc]
-        try:
-            s3 = self.aws.client("s3")
-            write_tombstone(s3, self.resources.artifacts_bucket, contract.dataset, run_id, replaced, self.clock())
-            roots = [layout.table_location + layout.partition_path(k) for k in sorted(switched)]
-            now_live = {**live, **switched}.values()
-            result = vacuum(
-                self.filesystem,
-                s3,
-                self.resources.artifacts_bucket,
-                layout,
-                contract.dataset,
-                now_live,
-                now=self.clock(),
-                retention=self.generation_retention,
-                roots=roots,
-            )
-            if result.generations_deleted:
-                log.info("%s: deleted %d expired generation(s)", contract.dataset, len(result.generations_deleted))
-        except Exception as exc:  # storage only: never fail a committed run for it
-            log.warning("%s run %s: generation clean-up skipped: %s", contract.dataset, run_id, exc)
-
-    def _live(self, contract: Contract, layout: TableLayout) -> Dict[Any, str]:
-        if contract.partition_by:
-            return dict(self.catalog.get_partitions(contract.database, contract.table))
-        location = self.catalog.table_location(contract.database, contract.table)
-        # a new unpartitioned table points at its root until its first run
-        return {} if location.rstrip("/") == layout.table_location.rstrip("/") else {(): location}
+    def commit_files(self, contract: Contract, run_id: str, new_files: List[str]) -> CommitOutcome:
+        """Commit a run's data files as one snapshot of the dataset's table (idempotent per run id)."""
+        properties = {"lakeport.dataset": contract.dataset}
+        if contract.version is not None:
+            properties[CONTRACT_VERSION_PROPERTY] = str(contract.version)
+        committer = RunCommit(
+            lambda: self.tables.load(contract), contract, run_id, self.filesystem, properties=properties
+        )
+        outcome = committer.commit(new_files)
+        if outcome.attempts > 1:
+            log.info("%s run %s: committed after %d attempts", contract.dataset, run_id, outcome.attempts)
+        return outcome
 
     def _source_input(self, obj: SourceObject) -> SourceInput:
         version = obj.ledger_key[1]
@@ -425,6 +411,7 @@ class Ingestor:
             rows_quarantined=totals["rows_quarantined"],
             rows_duplicate=totals["rows_duplicate"],
             bytes_read=totals["bytes_read"],
+            snapshot_id=summary.snapshot_id,
         )
 
     def _publish_success(self, contract: Contract, summary: RunSummary) -> None:

@@ -37,8 +37,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 from .aws import AwsContext, translate
 from .contract import Contract
-from .engine.generations import list_parquet
-from .engine.layout import split_uri
+from .engine.layout import list_parquet, split_uri
 from .errors import ConfigurationError, DatasetNotFoundError, TerminalError
 from .ingest import Ingestor, IngestRequest, RunSummary
 from .ledger.files import DONE_STATES, FINAL_STATES, QUARANTINED, FileRecord, SourceObject

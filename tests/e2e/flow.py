@@ -80,7 +80,7 @@ class Flow:
     def query(self, sql: str) -> List[Dict[str, Any]]:
         from lakeport.query import LocalQueryEngine
 
-        return LocalQueryEngine(self.aws.client("glue"), self.aws.s3_filesystem()).execute(sql).to_pylist()
+        return LocalQueryEngine.for_context(self.aws).execute(sql).to_pylist()
 
     def queue_depth(self) -> int:
         assert self.stack.provisioned is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 from lakeport.aws import AwsContext
 from lakeport.contract import Contract, load_contract_file, load_contract_text
@@ -64,30 +64,30 @@ class Lake:
     def query(self, sql: str) -> List[dict]:
         from lakeport.query import LocalQueryEngine
 
-        return LocalQueryEngine(self.aws.client("glue"), self.aws.s3_filesystem()).execute(sql).to_pylist()
+        return LocalQueryEngine.for_context(self.aws).execute(sql).to_pylist()
 
-    def partitions(self, dataset: str) -> dict:
-        database, table = dataset.split(".")
-        return dict(self.ingestor.catalog.get_partitions(database, table))
+    def table(self, dataset: str) -> Any:
+        """The dataset's Iceberg table as it is now."""
+        return self.ingestor.tables.load(self.registry.get(dataset))
+
+    def partitions(self, dataset: str) -> Dict[tuple, List[str]]:
+        """The current snapshot's data files by partition (the values as they appear in the paths)."""
+        from urllib.parse import unquote
+
+        from lakeport.iceberg.reading import data_files, resolve_snapshot
+
+        table = self.table(dataset)
+        out: Dict[tuple, List[str]] = {}
+        for path in data_files(table, resolve_snapshot(table, None)):
+            folders = path.split("/data/", 1)[1].split("/")[:-1]
+            values = tuple(unquote(f.split("=", 1)[1]) for f in folders)
+            out.setdefault(values, []).append(path)
+        return out
 
     def read_curated(self, dataset: str, columns: Optional[List[str]] = None) -> List[dict]:
-        """Every live row of a dataset, read straight from the files the catalog points at (no SQL)."""
-        import pyarrow.parquet as pq
+        """Every live row of a dataset, read straight from the current snapshot's data files (no SQL)."""
+        from lakeport.iceberg.reading import resolve_snapshot, snapshot_dataset
 
-        from lakeport.engine.generations import list_parquet
-
-        fs = self.aws.s3_filesystem()
-        rows: List[dict] = []
-        contract = self.registry.get(dataset)
-        locations = (
-            self.partitions(dataset)
-            if contract.partition_by
-            else {(): self.ingestor.catalog.table_location(contract.database, contract.table)}
-        )
-        for values, location in locations.items():
-            for uri in list_parquet(fs, location):
-                table = pq.read_table(uri[len("s3://") :], filesystem=fs, columns=columns)
-                for row in table.to_pylist():
-                    row.update(zip([p.name for p in contract.partition_by], values))
-                    rows.append(row)
-        return rows
+        table = self.table(dataset)
+        dataset_ = snapshot_dataset(table, self.aws.s3_filesystem(), resolve_snapshot(table, None))
+        return dataset_.to_table(columns=columns).to_pylist()

@@ -68,7 +68,7 @@ def test_messy_csv_every_row_is_written_or_quarantined_with_a_reason(lake):  # t
     assert rows[1005]["customer"] == 'Echo, "the" Lda'
     assert rows[1014]["order_date"].isoformat() == "2024-01-03T09:00:00"
     assert rows[1001]["amount"] == Decimal("120.50")
-    assert rows[1020]["order_day"] == "2024-01-04"
+    assert rows[1020]["order_day"].isoformat() == "2024-01-04"  # a real date column in the table
     assert rows[1001]["lakeport_source"] == first.uri and rows[1001]["lakeport_source_row"] == 1
     assert rows[1001]["lakeport_run_id"] == run.run_id
 
@@ -160,14 +160,13 @@ def test_append_twice_keeps_both_deliveries(lake):  # type: ignore[no-untyped-de
 
     assert before == 7
     assert lake.query("SELECT count(*) AS n FROM sales.orders")[0]["n"] == 13
-    # the partition both deliveries touched is a new generation holding both runs' rows
     day = lake.query(
         "SELECT count(DISTINCT lakeport_run_id) AS runs FROM sales.orders WHERE order_day = DATE '2024-01-02'"
     )
     assert day[0]["runs"] == 1  # only the first delivery has rows for 2024-01-02
 
 
-def test_append_into_an_existing_partition_copies_the_live_rows_into_the_new_generation(lake):  # type: ignore[no-untyped-def]
+def test_append_into_an_existing_partition_adds_a_file_and_copies_nothing(lake):  # type: ignore[no-untyped-def]
     lake.apply_example("orders")
     one = lake.put(
         "sales/orders/a.csv",
@@ -178,11 +177,16 @@ def test_append_into_an_existing_partition_copies_the_live_rows_into_the_new_gen
         "order_id,Order Date,customer,country,amount,status\n2,2024-05-01 11:00:00,B,DE,2.00,NEW\n",
     )
     first = lake.ingest("sales.orders", [one])
-    old_location = lake.partitions("sales.orders")[("2024-05-01",)]
+    [old_file] = lake.partitions("sales.orders")[("2024-05-01",)]
     second = lake.ingest("sales.orders", [two])
-    new_location = lake.partitions("sales.orders")[("2024-05-01",)]
+    files = lake.partitions("sales.orders")[("2024-05-01",)]
 
-    assert old_location.endswith(f"run={first.run_id}/") and new_location.endswith(f"run={second.run_id}/")
+    # the first run's file is still the one the table refers to: nothing was copied or rewritten
+    assert old_file in files and len(files) == 2
+    assert f"part-{first.run_id}-" in old_file
+    snapshot = lake.table("sales.orders").current_snapshot()
+    assert snapshot.summary.operation.value == "append"
+    assert snapshot.summary["added-data-files"] == "1" and snapshot.summary["lakeport.run-id"] == second.run_id
     rows = lake.query("SELECT order_id, lakeport_run_id FROM sales.orders ORDER BY order_id")
     assert [(r["order_id"], r["lakeport_run_id"]) for r in rows] == [(1, first.run_id), (2, second.run_id)]
 
@@ -201,8 +205,8 @@ schema_evolution: additive
 """
 
 
-def test_appends_compact_a_partition_of_many_small_files_without_losing_a_row(lake):  # type: ignore[no-untyped-def]
-    from lakeport.engine.generations import COMPACT_FILES, list_parquet
+def test_maintenance_compacts_a_partition_of_many_small_files_without_losing_a_row(lake):  # type: ignore[no-untyped-def]
+    from lakeport.iceberg.maintain import compact
 
     def deliver(first_id: int, count: int, with_note: bool) -> list:
         header = "id,region,amount" + (",note" if with_note else "")
@@ -214,29 +218,30 @@ def test_appends_compact_a_partition_of_many_small_files_without_losing_a_row(la
             for i in range(first_id, first_id + count)
         ]
 
-    half = COMPACT_FILES // 2
     lake.apply(EVENTS)
-    lake.ingest("lab.events", deliver(0, half, with_note=False))
+    lake.ingest("lab.events", deliver(0, 8, with_note=False))
     lake.apply(
         EVENTS.replace("  - {name: amount, type: int}", "  - {name: amount, type: int}\n  - {name: note, type: string}")
     )
-    lake.ingest("lab.events", deliver(half, half, with_note=True))  # copies the first run's files: 16 now
-    files = list_parquet(lake.aws.s3_filesystem(), lake.partitions("lab.events")[("eu",)])
-    assert len(files) == COMPACT_FILES
+    lake.ingest("lab.events", deliver(8, 8, with_note=True))
+    assert len(lake.partitions("lab.events")[("eu",)]) == 16  # one file per delivered object
+    before = lake.table("lab.events").current_snapshot().snapshot_id
 
-    last = lake.ingest("lab.events", deliver(COMPACT_FILES, 1, with_note=True))
+    report = compact(lambda: lake.table("lab.events"), lake.aws.s3_filesystem())
 
-    files = list_parquet(lake.aws.s3_filesystem(), lake.partitions("lab.events")[("eu",)])
-    names = [f.rsplit("/", 1)[1] for f in files]
-    assert len(names) == 2 and f"part-{last.run_id}-compacted-00000.parquet" in names  # and the run's own file
+    [compacted] = lake.partitions("lab.events")[("eu",)]
+    assert "part-compact-" in compacted
+    assert (report.files_compacted, report.files_written, report.partitions_compacted) == (16, 1, 1)
     [row] = lake.query(
         "SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(amount) AS total, count(note) AS notes,"
         " count(DISTINCT lakeport_run_id) AS runs FROM lab.events"
     )
-    n = COMPACT_FILES + 1
-    assert (row["n"], row["ids"], row["total"]) == (n, n, sum(i * 10 for i in range(n)))
-    assert row["notes"] == half + 1  # rows written before the column existed read as null
-    assert row["runs"] == 3  # lineage survives the rewrite
+    assert (row["n"], row["ids"], row["total"]) == (16, 16, sum(i * 10 for i in range(16)))
+    assert row["notes"] == 8  # rows written before the column existed read as null
+    assert row["runs"] == 2  # lineage survives the rewrite
+    # the snapshot before the compaction still reads the 16 files
+    [old] = lake.query(f"SELECT count(*) AS n FROM lab.events FOR VERSION AS OF {before}")
+    assert old["n"] == 16
 
 
 def test_overwrite_partitions_replaces_only_the_partitions_a_run_touches(lake):  # type: ignore[no-untyped-def]

@@ -358,7 +358,7 @@ def test_a_file_put_into_the_raw_bucket_is_ingested_through_the_deployment(
         assert [r.job_name for r in stack.glue.records()] == [deployment.output("python_job_name")]
         record = FileLedger(dynamodb, resources.files_table).get(source)
         assert record is not None and (record.state, record.run_id) == ("SUCCEEDED", run.run_id)
-        engine = LocalQueryEngine(aws.client("glue"), aws.s3_filesystem())
+        engine = LocalQueryEngine.for_context(aws)
         assert engine.execute("SELECT count(*) AS n FROM sales.orders").to_pylist() == [{"n": 7}]
         curated = s3.list_objects_v2(Bucket=deployment.output("curated_bucket_name"), Prefix="sales/orders/")
         assert curated.get("KeyCount", 0) > 0

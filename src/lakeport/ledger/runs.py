@@ -73,6 +73,8 @@ class RunRecord:
     job_run_id: Optional[str] = None
     error: Optional[str] = None
     attempts: int = 0
+    snapshot_id: Optional[int] = None
+    """The Iceberg snapshot the run committed (none when it wrote no rows)."""
 
     @property
     def balanced(self) -> bool:
@@ -96,6 +98,8 @@ class RunRecord:
                 data[name] = float(data[name])
         for name in ("file_uris", "partitions"):
             data[name] = list(data.get(name) or [])
+        if data.get("snapshot_id") is not None:
+            data["snapshot_id"] = int(data["snapshot_id"])
         return cls(**data)
 
 

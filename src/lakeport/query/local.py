@@ -1,9 +1,11 @@
-"""Athena SQL answered locally: translated to DuckDB and run over the Parquet the catalog points to.
+"""Athena SQL answered locally: translated to DuckDB and run over the data files Athena would read.
 
-Each table the query names is looked up in the Glue Data Catalog; its partitions' locations become a
-pyarrow dataset (partition values as columns, the catalog's column types as the schema, files read
-from S3 through pyarrow) which DuckDB scans with filters pushed down. So a local answer reflects
-exactly what Athena would see: only the generations the catalog points at, never a half-written run.
+Each table the query names is looked up in the Glue Data Catalog. A curated (Iceberg) table becomes
+a pyarrow dataset over the data files pyiceberg plans for its current snapshot, or for the snapshot
+``FOR VERSION AS OF <id>`` / ``FOR TIMESTAMP AS OF <time>`` names (or the engine's ``as_of``), with
+the table's schema at that snapshot; a quarantine table (Hive-style) over its partitions'
+locations. DuckDB scans them with filters pushed down, so a local answer reflects exactly what
+Athena would see: one committed snapshot, never a half-written run.
 """
 
 from __future__ import annotations
@@ -16,10 +18,9 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 
 from ..catalog import Catalog
-from ..engine.generations import list_parquet
-from ..engine.layout import split_uri
+from ..engine.layout import list_parquet, split_uri
 from ..errors import ConfigurationError, TerminalError
-from .translate import referenced_tables, to_duckdb
+from .translate import TableRef, table_references, to_duckdb
 
 
 class QueryError(TerminalError):
@@ -51,17 +52,23 @@ def _partition_value(text: str, type_: pa.DataType) -> Any:
 class LocalQueryEngine:
     """Runs Athena SQL with DuckDB over catalogued Parquet (any pyarrow filesystem)."""
 
-    def __init__(self, glue_client: Any, filesystem: Any) -> None:
+    def __init__(self, glue_client: Any, filesystem: Any, iceberg_catalog: Any = None, as_of: Any = None) -> None:
         self.catalog = Catalog(glue_client)
         self.filesystem = filesystem
+        self.iceberg_catalog = iceberg_catalog
+        self.as_of = as_of
 
-    def dataset(self, database: str, table: str) -> ds.Dataset:
+    def dataset(self, database: str, table: str, as_of: Any = None) -> ds.Dataset:
         described = self.catalog.get_table(database, table)
         if described is None:
             raise QueryError(
                 f"table {database}.{table} does not exist in the Glue Data Catalog",
                 hint="list datasets with 'lakeport contract list'; a table appears after its first run",
             )
+        if str(described.get("Parameters", {}).get("table_type", "")).upper() == "ICEBERG":
+            return self._iceberg_dataset(database, table, as_of)
+        if as_of is not None:
+            raise QueryError(f"{database}.{table} is not an Iceberg table: it has no earlier versions to read")
         columns = described["StorageDescriptor"].get("Columns", [])
         keys = described.get("PartitionKeys", [])
         fields = [pa.field(c["Name"], arrow_type_for_glue(c["Type"])) for c in columns]
@@ -86,25 +93,46 @@ class LocalQueryEngine:
             paths, schema=schema, format=parquet, filesystem=self.filesystem, partitions=expressions
         )
 
+    @classmethod
+    def for_context(cls, aws: Any, as_of: Any = None) -> LocalQueryEngine:
+        """An engine reading through one AWS context (the embedded emulator, or AWS itself)."""
+        from ..iceberg.tables import open_catalog
+
+        return cls(aws.client("glue"), aws.s3_filesystem(), open_catalog(aws), as_of=as_of)
+
+    def _iceberg_dataset(self, database: str, table: str, as_of: Any) -> ds.Dataset:
+        from ..iceberg.reading import resolve_snapshot, snapshot_dataset
+
+        if self.iceberg_catalog is None:
+            raise ConfigurationError("reading Iceberg tables needs an Iceberg catalog (lakeport.iceberg.open_catalog)")
+        loaded = self.iceberg_catalog.load_table((database, table))
+        snapshot_id = resolve_snapshot(loaded, as_of if as_of is not None else self.as_of)
+        return snapshot_dataset(loaded, self.filesystem, snapshot_id)
+
     def execute(self, sql: str) -> pa.Table:
         import duckdb
 
-        translated = to_duckdb(sql)
+        references: List[TableRef] = table_references(sql)
+        translated = to_duckdb(sql, {ref.key: ref.alias for ref in references if ref.as_of is not None})
         connection = duckdb.connect(database=":memory:")
         try:
-            registered: Dict[Tuple[str, str], str] = {}
-            for database, table in referenced_tables(sql):
-                if (database, table) in registered:
+            registered: Dict[Tuple[str, str, Optional[str]], str] = {}
+            for ref in references:
+                if ref.key in registered:
                     continue
+                database, table = ref.database, ref.table
                 if not database:
                     raise QueryError(
                         f"table '{table}' has no database; write it as <database>.{table} (e.g. sales.{table})"
                     )
-                alias = f"__lakeport_{database}_{table}"
-                connection.register(alias, self.dataset(database, table))
-                connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
-                connection.execute(f'CREATE OR REPLACE VIEW "{database}"."{table}" AS SELECT * FROM "{alias}"')
-                registered[(database, table)] = alias
+                alias = f"__lakeport_{ref.alias}"
+                connection.register(alias, self.dataset(database, table, ref.as_of))
+                if ref.as_of is None:
+                    connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
+                    connection.execute(f'CREATE OR REPLACE VIEW "{database}"."{table}" AS SELECT * FROM "{alias}"')
+                else:
+                    connection.execute(f'CREATE OR REPLACE VIEW "{ref.alias}" AS SELECT * FROM "{alias}"')
+                registered[ref.key] = alias
             try:
                 relation = connection.sql(translated)
                 if relation is None:  # a statement without a result

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from ...contract import LINEAGE_COLUMNS, Contract
 from ...errors import InputFileError
 from .. import reasons
+from ..layout import PartitionColumns
 from ..model import QUARANTINED, EngineJob, EngineResult, FileOutcome, SourceInput
 from ..sources import opener_for
 from .convert import Converted, arrow_type, convert_text
@@ -106,6 +107,7 @@ class PythonEngine:
             memory_budget=self.memory_budget,
             row_group_rows=self.row_group_rows,
             remote=job.remote_output,
+            partition_columns=PartitionColumns(contract),
         )
         quarantine_writer = PartitionedWriter(
             job.output_filesystem,

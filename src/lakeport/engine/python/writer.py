@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..layout import TableLayout, split_uri
+from ..layout import PartitionColumns, TableLayout, split_uri
 from ..model import PartitionKey, WrittenFile
 
 PARQUET_OPTIONS: Dict[str, Any] = {
@@ -118,7 +118,7 @@ def filesystem_path(uri: str) -> str:
 
 
 class PartitionedWriter:
-    """Write one run's rows for many sources into per-partition generation folders."""
+    """Write one run's rows for many sources into per-partition folders."""
 
     def __init__(
         self,
@@ -135,18 +135,26 @@ class PartitionedWriter:
         location_for: Optional[Any] = None,
         file_name_for: Optional[Any] = None,
         writer_threads: int = 2,
+        partition_columns: Optional[PartitionColumns] = None,
     ) -> None:
+        """``schema`` is the schema of the rows handed in; with ``partition_columns`` each file also
+        carries its partition's columns after them (curated files of an Iceberg table do)."""
         self.filesystem = filesystem
         self.layout = layout
         self.run_id = run_id
-        self.schema = schema
+        self.partition_columns = partition_columns
+        self.schema = (
+            schema
+            if partition_columns is None
+            else pa.schema([*schema, *partition_columns.fields], metadata=schema.metadata)
+        )
         self.memory_budget = memory_budget
         self.row_group_rows = row_group_rows
         self.max_rows_per_file = max_rows_per_file
         self.remote = remote
         self._staging = staging_dir
         self._owns_staging = False
-        self._location_for = location_for or (lambda key: layout.generation_location(key, run_id))
+        self._location_for = location_for or layout.data_location
         self._file_name_for = file_name_for or (lambda source, chunk: layout.data_file_name(run_id, source, chunk))
         self._buffers: Dict[Slot, _Buffer] = {}
         self._open: Dict[Slot, _Open] = {}
@@ -267,6 +275,9 @@ class PartitionedWriter:
         if previous is not None:
             previous.result()
         table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+        if self.partition_columns is not None:
+            extra = self.partition_columns.arrays(slot[1], table.num_rows)
+            table = pa.Table.from_arrays([*table.columns, *extra], schema=self.schema)
         offset = 0
         while offset < table.num_rows:
             handle = self._handle(slot)

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...contract import Contract
-from ..layout import TableLayout
+from ..layout import PartitionColumns, TableLayout
 from ..model import PartitionKey, SourceInput, WrittenFile
 from ..python.engine import CONSTANT_TEXT, curated_schema, quarantine_schema
 from ..python.writer import PartitionedWriter
@@ -68,6 +68,7 @@ class WriteTask:
             row_group_rows=self.row_group_rows,
             remote=self.remote,
             file_name_for=lambda source, chunk: layout.data_file_name(run_id, source, offset[0] + chunk),
+            partition_columns=PartitionColumns(contract),
         )
         quarantine = PartitionedWriter(
             filesystem,
