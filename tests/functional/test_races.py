@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from lakeport.engine.generations import Generations
 from lakeport.errors import ClaimLostError, DatasetBusyError, LakeportError
-from lakeport.ingest import IngestRequest, RunSummary
+from lakeport.ingest import Ingestor, IngestRequest, RunSummary
 from lakeport.ledger.runs import new_run_id
 
 from .faults import ledger
@@ -161,17 +160,17 @@ def test_a_failed_run_before_its_commit_point_frees_its_objects(lake) -> None:  
     later run (a replay) ingests it once."""
     lake.apply_example("orders")
     obj = lake.put("sales/orders/fail.csv", ORDERS)
-    original = Generations.build
+    original = Ingestor._quarantine_rejected_files
 
-    def broken(self: Generations, result: Any, live: Any) -> Any:
-        raise LakeportError("injected: generations could not be built")
+    def broken(self: Ingestor, *args: Any) -> Any:
+        raise LakeportError("injected: the run failed before its commit point")
 
-    Generations.build = broken  # type: ignore[method-assign]
+    Ingestor._quarantine_rejected_files = broken  # type: ignore[method-assign]
     try:
         with pytest.raises(LakeportError, match="injected"):
             lake.ingest("sales.orders", [obj])
     finally:
-        Generations.build = original  # type: ignore[method-assign]
+        Ingestor._quarantine_rejected_files = original  # type: ignore[method-assign]
     record = ledger(lake).get(obj)
     assert record is not None and record.state == "FAILED" and "injected" in (record.reason or "")
     assert lake.read_curated("sales.orders") == []

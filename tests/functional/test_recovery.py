@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from lakeport.cli.main import app
-from lakeport.engine.generations import Generations
 from lakeport.errors import LakeportError
 from lakeport.ledger.files import FileLedger
 
@@ -84,11 +83,11 @@ def test_replay_by_state_and_time_ingests_a_failed_object_once(lake, lakeport) -
     between = datetime.now(timezone.utc).isoformat()
     broken = lake.put("sales/orders/broken.csv", _orders(10, 2))
 
-    def fail(self: Generations, result: Any, live: Any) -> Any:
+    def fail(self: Ingestor, *args: Any) -> Any:
         raise LakeportError("injected: the run broke before its commit point")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(Generations, "build", fail)
+        patch.setattr(Ingestor, "_quarantine_rejected_files", fail)
         with pytest.raises(LakeportError):
             lake.ingest("sales.orders", [broken])
     assert ledger(lake).get(broken).state == "FAILED"  # type: ignore[union-attr]

@@ -3,13 +3,13 @@
 One test per injection point and write mode. Each crashes a run of two files (one with a bad row, so
 the quarantine writer works too) on top of a table that already holds data, then checks:
 
-* what a reader sees right after the crash: the old table (before the commit point), the new one
-  (after the switch), or — crashed in the middle of the switch — each partition either old or new,
-  exactly as :mod:`lakeport.ingest` documents;
+* what a reader sees right after the crash: the old table (up to the snapshot commit) or the new one
+  (after it), never a mix, whatever partitions the run touches;
 * that nobody else can step in once the run began its commit (no other run of the dataset, no
   takeover of its objects even after their lease ran out);
 * that the retry with the same run id completes, and the table then equals the model: no row lost,
-  none twice, and the ledgers' row counts equal the rows in the curated files the catalog points at.
+  none twice, exactly one snapshot carries the run's id, and the ledgers' row counts equal the rows
+  in the snapshot's data files.
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ from typing import Any, Callable
 
 import pytest
 
-from lakeport import catalog as catalog_module
-from lakeport.catalog import Catalog
-from lakeport.engine.generations import Generations
 from lakeport.engine.python.writer import PartitionedWriter
+from lakeport.iceberg.commit import RUN_ID_PROPERTY, RunCommit
 from lakeport.errors import CommitIncompleteError, DatasetBusyError, LakeportError
 from lakeport.ledger.files import FileLedger
 from lakeport.ledger.locks import DatasetLock
@@ -36,8 +34,6 @@ from .faults import (
     csv_rows,
     flatten,
     ledger,
-    mixed,
-    touched,
     valid,
     visible_rows,
 )
@@ -86,46 +82,29 @@ def _is_data(writer: PartitionedWriter, *args: Any, **kwargs: Any) -> bool:
     return not _is_quarantine(writer)
 
 
-def _mid_generations(monkeypatch: Any) -> None:
-    """Crash on the second file a generation gets (copied or rewritten), or at the end when it gets
-    fewer (overwrite_partitions has nothing to complete)."""
-    count = {"n": 0}
-    for name in ("_copy", "_write"):
-        original = getattr(Generations, name)
+def _after_snapshot(monkeypatch: Any) -> None:
+    """The snapshot is committed, then the run dies before anything else (a lost reply, a killed job)."""
+    commit = RunCommit.commit
 
-        def step(self: Generations, *args: Any, _original: Callable[..., Any] = original, **kwargs: Any) -> Any:
-            count["n"] += 1
-            if count["n"] == 2:
-                raise Crash("injected crash while completing the generations")
-            return _original(self, *args, **kwargs)
+    def commit_then_crash(self: RunCommit, new_files: Any) -> Any:
+        commit(self, new_files)
+        raise Crash("injected crash right after the snapshot commit")
 
-        monkeypatch.setattr(Generations, name, step)
-    build = Generations.build
-
-    def build_then_crash(self: Generations, result: Any, live: Any) -> Any:
-        build(self, result, live)
-        raise Crash("injected crash after completing the generations")
-
-    monkeypatch.setattr(Generations, "build", build_then_crash)
+    monkeypatch.setattr(RunCommit, "commit", commit_then_crash)
 
 
-def _mid_switch(monkeypatch: Any) -> None:
-    """One partition per Glue call, and the second call dies: some partitions switched, some not."""
-    monkeypatch.setattr(catalog_module, "CREATE_BATCH", 1)
-    crash_once(
-        Catalog,
-        "_call",
-        monkeypatch,
-        after=1,
-        when=lambda self, operation, *a, **k: operation in ("batch_create_partition", "batch_update_partition"),
-    )
+def _in_catalog_commit(monkeypatch: Any) -> None:
+    """The run dies inside the commit, before the catalog took the new metadata."""
+    from pyiceberg.table import Transaction
+
+    crash_once(Transaction, "commit_transaction", monkeypatch, 0)
 
 
 @dataclass(frozen=True)
 class Point:
     name: str
     arm: Callable[[Any], None]
-    sees: str  # what a reader sees after the crash: the "old" table, a "mixed" one, or the "new" one
+    sees: str  # what a reader sees after the crash: the "old" table or the "new" one
     committed: bool  # the crash came after the commit point
 
 
@@ -138,10 +117,10 @@ POINTS = [
         "old",
         False,
     ),
-    Point("mid-generations", _mid_generations, "old", False),
-    Point("before-switch", lambda mp: crash_once(Catalog, "set_partitions", mp, 0), "old", True),
-    Point("mid-switch", _mid_switch, "mixed", True),
-    Point("after-switch-before-ledgers", lambda mp: crash_once(FileLedger, "finish", mp, 0), "new", True),
+    Point("before-data-files-registered", lambda mp: crash_once(RunCommit, "commit", mp, 0), "old", True),
+    Point("in-snapshot-commit", _in_catalog_commit, "old", True),
+    Point("after-snapshot-commit", _after_snapshot, "new", True),
+    Point("after-commit-before-ledgers", lambda mp: crash_once(FileLedger, "finish", mp, 0), "new", True),
     Point("mid-file-ledger", lambda mp: crash_once(FileLedger, "finish", mp, 1), "new", True),
     Point("before-run-ledger", lambda mp: crash_once(RunLedger, "finish", mp, 0), "new", True),
     Point("before-commit-cleared", lambda mp: crash_once(DatasetLock, "end_commit", mp, 0), "new", True),
@@ -168,11 +147,6 @@ def test_a_run_crashed_at_any_step_is_retried_to_exactly_once(lake, monkeypatch,
     seen = visible_rows(lake, DATASET)
     if point.sees == "old":
         assert seen == flatten(old) and lake.partitions(DATASET) == live_before
-    elif point.sees == "mixed":
-        generation = f"run={RUN}/"
-        switched = {values[0] for values, location in lake.partitions(DATASET).items() if location.endswith(generation)}
-        assert 0 < len(switched) < len(touched(mode, old, new))
-        assert seen == mixed(old, new, switched)  # each partition is old or new, never half of one
     else:
         assert seen == flatten(new)
     assert isinstance(caught.value, CommitIncompleteError) == point.committed
@@ -203,3 +177,7 @@ def test_a_run_crashed_at_any_step_is_retried_to_exactly_once(lake, monkeypatch,
     quarantined = lake.query(f"SELECT count(*) AS n FROM ops.events_quarantine WHERE lakeport_run_id = '{RUN}'")
     assert quarantined[0]["n"] == 1
     assert lake.ingestor.lock.incomplete_commit(DATASET) is None
+    # one snapshot for the run, however many attempts it took
+    snapshots = lake.table(DATASET).metadata.snapshots
+    assert sum(1 for s in snapshots if s.summary and s.summary.get(RUN_ID_PROPERTY) == RUN) == 1
+    assert run.snapshot_id == lake.table(DATASET).current_snapshot().snapshot_id
