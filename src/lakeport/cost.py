@@ -153,8 +153,11 @@ class Workload:
         "days before raw files move to Glacier (terraform raw_transition_to_glacier_days)", int
     )
     quarantine_days: int = _spec("days quarantined rows are kept (terraform quarantine_expiration_days)", int)
-    keep_superseded_days: Optional[int] = _spec(
-        "days a superseded curated generation is kept (lakeport deletes them after 24 h); null = forever", int, 0, True
+    snapshot_retention_days: Optional[int] = _spec(
+        "days replaced curated files stay for time travel (contract snapshot_retention_days); null = forever",
+        int,
+        0,
+        True,
     )
     python_mb_per_second: float = _spec("Python-shell engine throughput in MB of raw input per second", float, 0.001)
     run_overhead_seconds: float = _spec("fixed seconds per Python-shell run (wheel install, contract, catalog)")
@@ -263,7 +266,7 @@ DEFAULT_WORKLOAD = Workload(
     raw_ia_days=30,
     raw_glacier_days=90,
     quarantine_days=180,
-    keep_superseded_days=1,
+    snapshot_retention_days=7,
     python_mb_per_second=5,
     run_overhead_seconds=45,
     spark_threshold_mb=5120,
@@ -426,24 +429,26 @@ def _s3(out: _Lines, w: Workload, month: float) -> None:
         "s3.standard",
         archived_objects * GLACIER_OVERHEAD_KB[1] / (1024.0 * 1024.0),
     )
-    out.add("S3", f"curated, live generations ({history} d)", "s3.standard", w.curated_gb_per_day * history)
-    # append: each run of a day copies the partition's live files into its new generation; the
-    # generation it replaces stays until something deletes it. r runs per partition-day leave
-    # r(r-1)/2 run-volumes behind, (r-1)/2 times the live data.
+    out.add("S3", f"curated, live files ({history} d)", "s3.standard", w.curated_gb_per_day * history)
+    # Appends add files and never copy. With more than one run per partition-day, 'lakeport maintain'
+    # compacts the day's small files once; the files it replaces stay readable (time travel) until
+    # their snapshots expire, so about one day's volume per retention day is kept beside the live data.
     r = max(w.runs_per_dataset_day, 1.0)
-    kept = history if w.keep_superseded_days is None else min(history, w.keep_superseded_days)
-    superseded = w.curated_gb_per_day * (r - 1.0) / 2.0 * kept
-    out.add("S3", f"curated, superseded generations ({kept} d)", "s3.standard", superseded)
+    kept = history if w.snapshot_retention_days is None else min(history, w.snapshot_retention_days)
+    superseded = w.curated_gb_per_day * (1.0 if r > 1.0 else 0.0) * kept
+    out.add("S3", f"curated, superseded files ({kept} d)", "s3.standard", superseded)
     quarantine_gb = raw_day * w.quarantine_ratio * min(history, w.quarantine_days)
     out.add("S3", "quarantine rows", "s3.standard", quarantine_gb)
     out.add("S3", "Athena results (7 d)", "s3.standard", w.queries_per_day * w.athena_result_mb / GIB * 7)
 
     parts = 1.0 if w.mb_per_file <= MULTIPART_PART_MB else math.ceil(w.mb_per_file / MULTIPART_PART_MB) + 2.0
-    copies_per_day = w.datasets * w.files_per_run * w.partitions_per_file * r * (r - 1.0) / 2.0
+    compacted_per_day = w.datasets * w.partitions_per_file if r > 1.0 else 0.0
     puts = {
         "uploads": w.files_per_day * parts + w.runs_per_day,  # + one completeness marker per delivery
         "curated Parquet": w.files_per_day * w.partitions_per_file,
-        "append copies": copies_per_day,
+        # each run's commit: a manifest, a manifest list and a metadata file
+        "Iceberg metadata": w.runs_per_day * 3,
+        "compaction": compacted_per_day * 4,
         "quarantine and manifests": w.files_with_bad_rows_per_day + w.runs_per_day,
         "listings": w.runs_per_day * 5,
         "Athena results": w.queries_per_day * 2,

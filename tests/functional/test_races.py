@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from lakeport.errors import ClaimLostError, DatasetBusyError, LakeportError
+from lakeport.iceberg.commit import RunCommit
 from lakeport.ingest import Ingestor, IngestRequest, RunSummary
 from lakeport.ledger.runs import new_run_id
 
@@ -95,27 +96,27 @@ def test_two_runs_updating_one_partition_at_once_are_serialised_and_both_updates
     first = lake.put("crm/customers/1.csv", "id,region,tier\n1,eu,gold\n")
     second = lake.put("crm/customers/2.csv", "id,region,tier\n2,eu,silver\n")
     inside, tried = threading.Event(), threading.Event()
-    build = Generations.build
+    commit = RunCommit.commit
 
-    def slow_build(self: Generations, result: Any, live: Any) -> Any:
+    def slow_commit(self: RunCommit, new_files: Any) -> Any:
         if self.run_id.endswith("first"):
             inside.set()
             assert tried.wait(30), "the second run never tried"
-        return build(self, result, live)
+        return commit(self, new_files)
 
-    Generations.build = slow_build  # type: ignore[method-assign]
+    RunCommit.commit = slow_commit  # type: ignore[method-assign]
     try:
         with ThreadPoolExecutor(1) as pool:
             running = pool.submit(lake.ingest, "crm.customers", [first], run_id="20260601T000000Z-first")
             assert inside.wait(30)
-            # the first run holds the lock and has read the live partition: the second must wait
+            # the first run holds the lock and is about to commit: the second must wait
             with pytest.raises(DatasetBusyError, match="20260601T000000Z-first") as busy:
                 lake.ingest("crm.customers", [second], run_id="20260601T000001Z-second")
             tried.set()
             assert busy.value.transient
             assert running.result().state == "SUCCEEDED"
     finally:
-        Generations.build = build  # type: ignore[method-assign]
+        RunCommit.commit = commit  # type: ignore[method-assign]
     # the state machine retries the busy run later; it now sees the first run's update
     again = lake.ingest("crm.customers", [second], run_id="20260601T000001Z-second")
 

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from lakeport.cli.main import app
 from lakeport.errors import LakeportError
+from lakeport.ingest import Ingestor
 from lakeport.ledger.files import FileLedger
 
 from .faults import crash_once, ledger

@@ -21,8 +21,8 @@ from typing import Any, Callable
 import pytest
 
 from lakeport.engine.python.writer import PartitionedWriter
-from lakeport.iceberg.commit import RUN_ID_PROPERTY, RunCommit
 from lakeport.errors import CommitIncompleteError, DatasetBusyError, LakeportError
+from lakeport.iceberg.commit import RUN_ID_PROPERTY, RunCommit
 from lakeport.ledger.files import FileLedger
 from lakeport.ledger.locks import DatasetLock
 from lakeport.ledger.runs import RunLedger

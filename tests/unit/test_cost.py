@@ -75,15 +75,16 @@ def test_runs_at_or_above_the_threshold_use_spark() -> None:
     assert lines(DEFAULT_WORKLOAD, "Glue", "Python shell") and not lines(DEFAULT_WORKLOAD, "Glue", "Spark runs")
 
 
-def test_append_keeps_superseded_generations_until_deleted() -> None:
+def test_appends_copy_nothing_and_compacted_files_are_kept_for_the_retention() -> None:
     once_a_day = replace(DEFAULT_WORKLOAD, files_per_run=DEFAULT_WORKLOAD.files_per_day / DEFAULT_WORKLOAD.datasets)
     assert usd(once_a_day, "S3", "superseded") == 0
-    forever = usd(replace(DEFAULT_WORKLOAD, keep_superseded_days=None), "S3", "superseded")
-    a_week = usd(replace(DEFAULT_WORKLOAD, keep_superseded_days=7), "S3", "superseded")
-    a_day = usd(DEFAULT_WORKLOAD, "S3", "superseded")  # what lakeport keeps (24 h)
+    assert not lines(DEFAULT_WORKLOAD, "S3", "copies")
+    forever = usd(replace(DEFAULT_WORKLOAD, snapshot_retention_days=None), "S3", "superseded")
+    a_day = usd(replace(DEFAULT_WORKLOAD, snapshot_retention_days=1), "S3", "superseded")
+    a_week = usd(DEFAULT_WORKLOAD, "S3", "superseded")  # the contracts' default retention
     live = usd(DEFAULT_WORKLOAD, "S3", "curated, live")
-    runs_per_partition = DEFAULT_WORKLOAD.runs_per_dataset_day
-    assert forever == pytest.approx(live * (runs_per_partition - 1) / 2)
+    # one day's volume compacted a day, kept as long as the snapshots that still read it
+    assert forever == pytest.approx(live)
     assert a_week == pytest.approx(forever * 7 / DEFAULT_WORKLOAD.history_days)
     assert a_day == pytest.approx(a_week / 7)
 
@@ -155,9 +156,9 @@ def test_unknown_fields_and_bad_values_are_named() -> None:
 
 def test_command_line_values_are_converted_by_field_type() -> None:
     changed = DEFAULT_WORKLOAD.with_values(
-        {"datasets": "3", "private_network": "no", "keep_superseded_days": "null", "mb_per_file": "2.5"}
+        {"datasets": "3", "private_network": "no", "snapshot_retention_days": "null", "mb_per_file": "2.5"}
     )
-    assert (changed.datasets, changed.private_network, changed.keep_superseded_days, changed.mb_per_file) == (
+    assert (changed.datasets, changed.private_network, changed.snapshot_retention_days, changed.mb_per_file) == (
         3,
         False,
         None,

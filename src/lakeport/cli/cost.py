@@ -46,7 +46,7 @@ def parse_assignments(items: List[str]) -> Dict[str, str]:
     for item in items:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise ConfigurationError(f"--set {item!r} is not NAME=VALUE", hint="e.g. --set keep_superseded_days=7")
+            raise ConfigurationError(f"--set {item!r} is not NAME=VALUE", hint="e.g. --set snapshot_retention_days=7")
         values[name.strip()] = value.strip()
     return values
 

@@ -29,12 +29,20 @@ def _check_output(output: str) -> str:
     return output
 
 
-def query_engine(s: CliState, engine: str = "auto") -> Any:
+def query_engine(s: CliState, engine: str = "auto", as_of: Optional[str] = None) -> Any:
     from ..query import AthenaQueryEngine, LocalQueryEngine
 
     if engine == "athena" or (engine == "auto" and not s.local):
+        if as_of is not None:
+            fail(
+                ConfigurationError(
+                    "--as-of reads earlier snapshots with the local engine only",
+                    hint="on Athena write it in the SQL: SELECT ... FROM db.t FOR VERSION AS OF <snapshot id>"
+                    " (or FOR TIMESTAMP AS OF TIMESTAMP '2026-01-01 00:00:00 UTC')",
+                )
+            )
         return AthenaQueryEngine(s.aws.client("athena"), s.resources.athena_workgroup)
-    return LocalQueryEngine(s.aws.client("glue"), s.aws.s3_filesystem())
+    return LocalQueryEngine.for_context(s.aws, as_of=as_of)
 
 
 def ingest(
@@ -209,48 +217,14 @@ def query(
     sql: str = typer.Argument(..., help='Athena SQL, e.g. "SELECT count(*) FROM sales.orders"'),
     output: str = typer.Option("table", help=OUTPUT_HELP, callback=_check_output),
     engine: str = typer.Option("auto", help="auto (local on the emulator, Athena on AWS), local or athena"),
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", help="read every curated table as of a snapshot id or an ISO time ('lakeport history')"
+    ),
 ) -> None:
-    """Run Athena SQL: in the Athena workgroup on AWS, with DuckDB over the catalogued Parquet locally."""
+    """Run Athena SQL: in the Athena workgroup on AWS, with DuckDB over the tables' snapshots locally.
+
+    Time travel: --as-of, or FOR VERSION AS OF <snapshot id> / FOR TIMESTAMP AS OF TIMESTAMP '...'
+    after a table name, as on Athena."""
     s = state(ctx)
-    result = guard(lambda: query_engine(s, engine).execute(sql))
+    result = guard(lambda: query_engine(s, engine, as_of).execute(sql))
     print_arrow(result, output)
-
-
-def vacuum(
-    ctx: typer.Context,
-    dataset: str = typer.Argument(..., help="the dataset, e.g. sales.orders"),
-    retention_hours: float = typer.Option(24.0, help="keep generations replaced or written less than this ago"),
-) -> None:
-    """Delete curated generations no query can be reading any more (runs do this for what they touch)."""
-    from datetime import timedelta
-
-    from ..catalog import Catalog
-    from ..engine.layout import TableLayout
-    from ..vacuum import vacuum as vacuum_dataset
-
-    s = state(ctx)
-    resources = s.resources
-    contract = guard(lambda: ContractRegistry(s.aws.client("dynamodb"), resources.datasets_table).get(dataset))
-    catalog = Catalog(s.aws.client("glue"))
-    if contract.partition_by:
-        live = list(guard(lambda: catalog.get_partitions(contract.database, contract.table)).values())
-    else:
-        live = [guard(lambda: catalog.table_location(contract.database, contract.table))]
-    layout = TableLayout.for_contract(
-        contract, f"s3://{resources.curated_bucket}", f"s3://{resources.quarantine_bucket}"
-    )
-    result = guard(
-        lambda: vacuum_dataset(
-            s.aws.s3_filesystem(),
-            s.aws.client("s3"),
-            resources.artifacts_bucket,
-            layout,
-            contract.dataset,
-            live,
-            retention=timedelta(hours=retention_hours),
-        )
-    )
-    console.print(
-        f"{dataset}: deleted {len(result.generations_deleted)} generation(s) ({result.files_deleted} file(s));"
-        f" kept {result.kept_recent} recent; {len(live)} live"
-    )

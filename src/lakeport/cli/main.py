@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from .. import __version__
-from . import contracts, cost, data, demo, local, recovery, upload
+from . import contracts, cost, data, demo, local, recovery, tables, upload
 from .app import CliState
 
 app = typer.Typer(
@@ -23,7 +23,9 @@ app.command()(data.runs)
 app.add_typer(recovery.quarantine_app, name="quarantine")
 app.command()(recovery.replay)
 app.command()(data.query)
-app.command()(data.vacuum)
+app.command()(tables.history)
+app.command()(tables.rollback)
+app.command()(tables.maintain)
 app.add_typer(cost.app, name="cost")
 app.command()(upload.upload)
 app.command()(demo.demo)

@@ -25,7 +25,7 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Type
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -90,6 +90,18 @@ def _partition_of(data_file: Any) -> Tuple[Any, ...]:
     return tuple(record[i] for i in range(len(record)))
 
 
+def commit_conflicts() -> Tuple[Type[Exception], ...]:
+    """What pyiceberg raises when the table changed under a commit: the catalog refused the new
+    metadata (``CommitFailedException``), or, from 0.11, a concurrent change conflicts with this one."""
+    from pyiceberg import exceptions
+
+    found: List[Type[Exception]] = [exceptions.CommitFailedException]
+    validation = getattr(exceptions, "ValidationException", None)  # pyiceberg >= 0.11
+    if isinstance(validation, type) and issubclass(validation, Exception):
+        found.append(validation)
+    return tuple(found)
+
+
 class RunCommit:
     """Commit one run's files (``commit``); ``load_table`` returns the table as it is now."""
 
@@ -113,13 +125,7 @@ class RunCommit:
         self.sleep = sleep
 
     def commit(self, new_files: Sequence[str]) -> CommitOutcome:
-        from pyiceberg.exceptions import CommitFailedException
-
-        try:
-            from pyiceberg.exceptions import ValidationException
-        except ImportError:  # pyiceberg < 0.11 has no concurrency validation
-            ValidationException = CommitFailedException  # noqa: N806
-
+        conflicts = commit_conflicts()
         outcome = CommitOutcome()
         incoming: Optional[pa.Array] = None
         for attempt in range(1, self.max_attempts + 1):
@@ -137,7 +143,7 @@ class RunCommit:
                 incoming = self._incoming_keys(new_files)
             try:
                 return self._attempt(table, new_files, incoming, outcome)
-            except (CommitFailedException, ValidationException) as exc:
+            except conflicts as exc:
                 outcome.conflicts.append(str(exc).splitlines()[0])
                 if attempt == self.max_attempts:
                     break
@@ -157,7 +163,9 @@ class RunCommit:
 
     # -- one attempt --------------------------------------------------------------------------------
 
-    def _attempt(self, table: Any, new_files: Sequence[str], incoming: Optional[pa.Array], outcome: CommitOutcome) -> CommitOutcome:
+    def _attempt(
+        self, table: Any, new_files: Sequence[str], incoming: Optional[pa.Array], outcome: CommitOutcome
+    ) -> CommitOutcome:
         from pyiceberg.io.pyarrow import parquet_file_to_data_file
 
         def data_file(path: str) -> Any:
@@ -224,7 +232,7 @@ class RunCommit:
         if low is None or not isinstance(low, (int, str)):
             return AlwaysTrue()
         name = self.contract.primary_key[0]
-        return And(GreaterThanOrEqual(name, low), LessThanOrEqual(name, high))
+        return And(GreaterThanOrEqual(name, low), LessThanOrEqual(name, high))  # type: ignore[call-arg,misc]
 
     def _replace_keys(self, table: Any, incoming: pa.Array) -> Tuple[List[Any], List[str], int]:
         keys = list(self.contract.primary_key)

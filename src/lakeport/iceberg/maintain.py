@@ -32,7 +32,7 @@ from pyarrow import fs as pafs
 from ..contract import Contract
 from ..engine.layout import split_uri
 from ..errors import CommitConflictError
-from .commit import MAX_ATTEMPTS
+from .commit import MAX_ATTEMPTS, commit_conflicts
 from .reading import snapshot_arrow_schema
 from .tables import snapshot_retention_days
 
@@ -73,13 +73,8 @@ def compact(
     report: Optional[MaintenanceReport] = None,
 ) -> MaintenanceReport:
     """Rewrite each partition's small files as few larger ones, in one snapshot."""
-    from pyiceberg.exceptions import CommitFailedException
     from pyiceberg.io.pyarrow import parquet_file_to_data_file
 
-    try:
-        from pyiceberg.exceptions import ValidationException
-    except ImportError:  # pyiceberg < 0.11
-        ValidationException = CommitFailedException  # noqa: N806
     from ..engine.python.writer import PARQUET_OPTIONS
 
     report = report or MaintenanceReport()
@@ -113,10 +108,11 @@ def compact(
         for index, group in enumerate(bins):
             folder = group[0].file_path.rpartition("/")[0]
             target = f"{folder}/part-compact-{stamp}-{index:05d}.parquet"
-            with filesystem.open_output_stream(split_uri(target)[1]) as sink:
+            with filesystem.open_output_stream(split_uri(target)[1]) as sink:  # noqa: SIM117 - Python 3.9
                 with pq.ParquetWriter(sink, schema, **PARQUET_OPTIONS) as writer:
                     for f in group:
-                        writer.write_table(_conform(pq.read_table(split_uri(f.file_path)[1], filesystem=filesystem), schema))
+                        data = pq.read_table(split_uri(f.file_path)[1], filesystem=filesystem)
+                        writer.write_table(_conform(data, schema))
             written.append((group, target))
         try:
             tx = table.transaction()
@@ -126,7 +122,7 @@ def compact(
                         overwrite.delete_data_file(f)
                     overwrite.append_data_file(parquet_file_to_data_file(table.io, table.metadata, target))
             tx.commit_transaction()
-        except (CommitFailedException, ValidationException) as exc:
+        except commit_conflicts() as exc:
             log.info("compaction of %s: the table changed (%s); planning again", table.name(), exc)
             time.sleep(min(0.05 * 2**attempt, 2.0))
             continue
@@ -150,7 +146,9 @@ def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def expire(table: Any, contract: Contract, now: Optional[datetime] = None, report: Optional[MaintenanceReport] = None) -> MaintenanceReport:
+def expire(
+    table: Any, contract: Contract, now: Optional[datetime] = None, report: Optional[MaintenanceReport] = None
+) -> MaintenanceReport:
     """Remove snapshots older than the contract's retention (the current one always stays)."""
     report = report or MaintenanceReport()
     cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=snapshot_retention_days(contract))

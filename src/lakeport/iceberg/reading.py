@@ -73,7 +73,7 @@ def history(table: Any) -> List[SnapshotInfo]:
     return out
 
 
-def resolve_snapshot(table: Any, as_of: Union[None, int, str, datetime]) -> Optional[int]:
+def resolve_snapshot(table: Any, as_of: Union[int, str, datetime, None]) -> Optional[int]:
     """The snapshot id for ``as_of``: a snapshot id, or a time (the snapshot current then); ``None``
     is the current snapshot."""
     if as_of is None:
@@ -134,7 +134,9 @@ def snapshot_arrow_schema(table: Any, snapshot_id: Optional[int]) -> pa.Schema:
 def data_files(table: Any, snapshot_id: Optional[int], row_filter: Any = None) -> List[str]:
     if snapshot_id is None:
         return []
-    scan = table.scan(snapshot_id=snapshot_id) if row_filter is None else table.scan(row_filter, snapshot_id=snapshot_id)
+    scan = (
+        table.scan(snapshot_id=snapshot_id) if row_filter is None else table.scan(row_filter, snapshot_id=snapshot_id)
+    )
     return sorted(task.file.file_path for task in scan.plan_files())
 
 
@@ -154,9 +156,10 @@ def table_keys(table: Any, filesystem: Any, contract: Contract, run_id: str) -> 
         return
     dataset = snapshot_dataset(table, filesystem, snapshot_id)
     mine = ds.field("lakeport_run_id") == run_id
-    for batch in dataset.to_batches(columns=[*keys, "lakeport_run_id"], filter=~mine | ds.field("lakeport_run_id").is_null()):
+    for batch in dataset.to_batches(
+        columns=[*keys, "lakeport_run_id"], filter=~mine | ds.field("lakeport_run_id").is_null()
+    ):
         if len(keys) == 1:
             yield from batch.column(keys[0]).to_pylist()
         else:
             yield from zip(*(batch.column(c).to_pylist() for c in keys))
-

@@ -16,6 +16,7 @@ what the contract wants and explains a refusal.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any, Dict, List, Optional
 
@@ -146,10 +147,8 @@ class CuratedTables:
             table = self.load(contract)
         except NoSuchTableError:
             schema = iceberg_schema(contract)
-            try:
+            with contextlib.suppress(NamespaceAlreadyExistsError):
                 self.catalog.create_namespace(contract.database)
-            except NamespaceAlreadyExistsError:
-                pass
             try:
                 return self.catalog.create_table(
                     (contract.database, contract.table),
@@ -190,11 +189,14 @@ class CuratedTables:
             if have is None:
                 if older:
                     problems.append(f"column {field.name} is not in the table")
-            elif have.field_type != field.field_type and not _promotes(have.field_type, field.field_type):
-                if not (older and _promotes(field.field_type, have.field_type)):
-                    problems.append(
-                        f"column {field.name} is {have.field_type} in the table and {field.field_type} in the contract"
-                    )
+            elif (
+                have.field_type != field.field_type
+                and not _promotes(have.field_type, field.field_type)
+                and not (older and _promotes(field.field_type, have.field_type))
+            ):
+                problems.append(
+                    f"column {field.name} is {have.field_type} in the table and {field.field_type} in the contract"
+                )
         if problems:
             version = f"contract version {contract.version}" if contract.version is not None else "the contract"
             raise ContractConflictError(
@@ -207,7 +209,8 @@ class CuratedTables:
         if older:
             return table  # a replay pinned to an older contract writes into the table as it is now
         changed = any(
-            f.name not in _names(current) or current.find_field(f.name).field_type != f.field_type for f in wanted.fields
+            f.name not in _names(current) or current.find_field(f.name).field_type != f.field_type
+            for f in wanted.fields
         )
         properties = self._properties(contract)
         stale = {k: v for k, v in properties.items() if table.properties.get(k) != v}
