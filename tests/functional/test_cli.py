@@ -93,3 +93,49 @@ def test_ingest_runs_quarantine_and_query(cli, lake: Lake):  # type: ignore[no-u
 
     out = cli("query", "SELECT * FROM sales.nothing", ok=False)
     assert "QueryError" in out and "does not exist" in out
+
+
+def test_history_time_travel_rollback_and_maintenance(cli, lake: Lake):  # type: ignore[no-untyped-def]
+    lake.apply_example("orders")
+    lake.put_example("sales/orders/orders-2024-01-02.csv")
+    cli("ingest", "sales.orders")
+    lake.put_example("sales/orders/orders-2024-01-03.csv")
+    cli("ingest", "sales.orders")
+    runs = json.loads(cli("runs", "sales.orders", "--output", "json"))
+    snapshots = json.loads(cli("history", "sales.orders", "--output", "json"))
+    assert [s["run"] for s in snapshots] == [r["run_id"] for r in runs]  # newest first, one per run
+    newest, oldest = snapshots
+    assert newest["rows"] == 13 and newest["+rows"] == 13 - oldest["rows"]
+    shown = cli("history", "sales.orders")
+    assert f"* {newest['snapshot_id']}" in shown and runs[0]["run_id"] in shown
+
+    def count(*options: str) -> str:
+        return cli("query", "SELECT count(*) AS n FROM sales.orders", "--output", "csv", *options).splitlines()[1]
+
+    assert count() == "13"
+    assert count("--as-of", str(oldest["snapshot_id"])) == str(oldest["rows"])
+    sql = f"SELECT count(*) AS n FROM sales.orders FOR VERSION AS OF {oldest['snapshot_id']}"
+    assert cli("query", sql, "--output", "csv").splitlines()[1] == str(oldest["rows"])
+    out = cli("query", "SELECT count(*) FROM sales.orders", "--as-of", "2001-01-01T00:00:00Z", ok=False)
+    assert "SnapshotNotFoundError" in out or "no snapshot" in out
+
+    out = cli("rollback", "sales.orders", "--to", str(oldest["snapshot_id"]))
+    assert "1 snapshot(s) undone" in out and runs[0]["run_id"] in out and "--force" in out
+    assert count() == str(oldest["rows"])
+    out = cli("rollback", "sales.orders", "--to", "12345", ok=False)
+    assert "has no snapshot 12345" in out and "lakeport history" in out
+    cli("rollback", "sales.orders", "--to", str(newest["snapshot_id"]))  # and forward again
+    assert count() == "13"
+
+    # a file of a run that died before its commit: no snapshot refers to it
+    s3 = lake.aws.client("s3")
+    s3.put_object(Bucket=lake.resources.curated_bucket, Key="sales/orders/data/part-dead-run.parquet", Body=b"x" * 10)
+    out = cli("maintain", "sales.orders", "--orphan-age-days", "0")
+    assert "compacted 0 file(s)" in out and "no partition has more than one small file" in out
+    assert "expired 0 snapshot(s) (keeping 2)" in out and "deleted 1 orphaned file(s) (10 bytes)" in out
+    listed = s3.list_objects_v2(Bucket=lake.resources.curated_bucket, Prefix="sales/orders/data/")
+    assert "sales/orders/data/part-dead-run.parquet" not in [o["Key"] for o in listed.get("Contents", [])]
+    assert count() == "13"
+    assert count("--as-of", str(oldest["snapshot_id"])) == str(oldest["rows"])  # retention is a week
+    out = cli("history", "nope.nothing", ok=False)
+    assert "DatasetNotFoundError" in out

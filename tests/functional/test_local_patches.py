@@ -281,3 +281,19 @@ def test_a_listing_keeps_to_the_keys_it_copied_when_one_is_deleted_meanwhile(emu
         dict.pop(store, "c", None)  # deleted by another request while this one lists
         assert [first, *started] == expected
         dict.__setitem__(store, "c", ["c1"])
+
+
+def test_glue_update_table_refuses_a_stale_version_id(aws) -> None:  # type: ignore[no-untyped-def]
+    glue = aws.client("glue")
+    glue.create_database(DatabaseInput={"Name": "versions"})
+    glue.create_table(DatabaseName="versions", TableInput={"Name": "t", "Parameters": {"v": "1"}})
+    read = glue.get_table(DatabaseName="versions", Name="t")["Table"]["VersionId"]
+    # two writers read the table at one version; the first update wins
+    glue.update_table(DatabaseName="versions", TableInput={"Name": "t", "Parameters": {"v": "a"}}, VersionId=read)
+    with pytest.raises(ClientError) as raised:
+        glue.update_table(DatabaseName="versions", TableInput={"Name": "t", "Parameters": {"v": "b"}}, VersionId=read)
+    assert raised.value.response["Error"]["Code"] == "ConcurrentModificationException"
+    assert glue.get_table(DatabaseName="versions", Name="t")["Table"]["Parameters"] == {"v": "a"}
+    # without a version id the update is unconditional, as on AWS
+    glue.update_table(DatabaseName="versions", TableInput={"Name": "t", "Parameters": {"v": "c"}})
+    assert glue.get_table(DatabaseName="versions", Name="t")["Table"]["Parameters"] == {"v": "c"}

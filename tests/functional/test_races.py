@@ -9,13 +9,14 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Dict, List, Tuple
 
 import pytest
 
 from lakeport.errors import ClaimLostError, DatasetBusyError, LakeportError
 from lakeport.iceberg.commit import RunCommit
 from lakeport.ingest import Ingestor, IngestRequest, RunSummary
+from lakeport.ledger.locks import DatasetLock, LockLease
 from lakeport.ledger.runs import new_run_id
 
 from .faults import ledger
@@ -179,3 +180,91 @@ def test_a_failed_run_before_its_commit_point_frees_its_objects(lake) -> None:  
     replay = lake.ingestor.run(IngestRequest(dataset="sales.orders", objects=[obj]))
     assert replay.state == "SUCCEEDED"
     assert sorted(r["order_id"] for r in lake.read_curated("sales.orders")) == list(range(1, 8))
+
+
+def test_two_upserts_of_overlapping_keys_committed_at_once_give_a_serial_result(lake, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Without the dataset lock, only Iceberg's optimistic commit stands between two runs: both plan
+    on the same snapshot, one commits, the other must plan again on the new one and re-check its keys."""
+    lake.apply(UPSERT)
+    base = "id,region,tier\n1,eu,bronze\n2,eu,bronze\n3,us,bronze\n"
+    lake.ingest("crm.customers", [lake.put("crm/customers/0.csv", base)])
+    deliveries = {
+        "a": "id,region,tier\n1,eu,gold\n2,us,gold\n4,eu,gold\n",  # 2 moves to us
+        "b": "id,region,tier\n2,eu,silver\n3,us,silver\n5,us,silver\n",
+    }
+    objects = {name: lake.put(f"crm/customers/{name}.csv", body) for name, body in deliveries.items()}
+
+    def no_lock(self: DatasetLock, dataset: str, owner: str, lease_seconds: int, now: Any = None) -> LockLease:
+        return LockLease(dataset, owner, 2**31)
+
+    monkeypatch.setattr(DatasetLock, "acquire", no_lock)
+    for name in ("begin_commit", "end_commit", "release"):
+        monkeypatch.setattr(DatasetLock, name, lambda self, *args, **kwargs: True)
+    barrier = threading.Barrier(2, timeout=60)
+    attempt = RunCommit._attempt
+    planned: set = set()
+
+    def together(self: RunCommit, table: Any, *args: Any) -> Any:
+        if self.run_id not in planned:  # both first attempts start from the same snapshot
+            planned.add(self.run_id)
+            barrier.wait()
+        return attempt(self, table, *args)
+
+    monkeypatch.setattr(RunCommit, "_attempt", together)
+    with ThreadPoolExecutor(2) as pool:
+        futures = {
+            name: pool.submit(lake.ingest, "crm.customers", [obj], run_id=f"20260601T00000{i}Z-{name}")
+            for i, (name, obj) in enumerate(objects.items())
+        }
+        summaries = {name: future.result() for name, future in futures.items()}
+
+    assert all(s.state == "SUCCEEDED" for s in summaries.values())
+    attempts = {name: s.commit.attempts for name, s in summaries.items()}
+    assert sorted(attempts.values()) == [1, 2], attempts  # one of them planned again
+    first, last = sorted(attempts, key=attempts.get)  # type: ignore[arg-type]
+    expected: Dict[int, Tuple[str, str]] = {}
+    for body in (base, deliveries[first], deliveries[last]):
+        for line in body.splitlines()[1:]:
+            key, region, tier = line.split(",")
+            expected[int(key)] = (region, tier)
+    rows = lake.read_curated("crm.customers", columns=["id", "region", "tier"])
+    assert len(rows) == len({r["id"] for r in rows}), "a key is in the table twice"
+    assert {r["id"]: (r["region"], r["tier"]) for r in rows} == expected
+    snapshots = [s.snapshot_id for s in lake.table("crm.customers").metadata.snapshots]
+    assert len(snapshots) == 3  # the first load and one per run
+
+
+@pytest.mark.slow
+def test_a_reader_during_a_commit_of_300_partitions_sees_all_of_the_run_or_none(lake) -> None:  # type: ignore[no-untyped-def]
+    lake.apply(WIDE)
+    rows = "".join(f"{p},{p}\n" for p in range(300))
+    lake.ingest("ops.wide", [lake.put("ops/wide/0.csv", "p,v\n" + rows)])
+    done = threading.Event()
+    seen: List[Tuple[int, int]] = []
+
+    def read() -> None:
+        while not done.is_set() or len(seen) < 3:
+            result = lake.query("SELECT count(*) AS n, count(DISTINCT p) AS parts FROM ops.wide")[0]
+            seen.append((result["n"], result["parts"]))
+
+    with ThreadPoolExecutor(1) as pool:
+        reader = pool.submit(read)
+        try:
+            second = lake.ingest("ops.wide", [lake.put("ops/wide/1.csv", "p,v\n" + rows)])
+        finally:
+            done.set()
+        reader.result()
+    assert second.state == "SUCCEEDED" and len(lake.partitions("ops.wide")) == 300
+    assert set(seen) <= {(300, 300), (600, 300)}, sorted(set(seen))
+    assert seen[-1] == (600, 300)
+
+
+WIDE = """
+dataset: ops.wide
+owner: ops@example.com
+source: {prefix: ops/wide/, format: csv}
+schema:
+  - {name: p, type: int, nullable: false}
+  - {name: v, type: bigint}
+partition_by: [{name: p}]
+"""

@@ -26,12 +26,12 @@ def test_table_output_has_every_service_and_the_total() -> None:
 
 def test_flags_and_set_change_the_workload() -> None:
     result = runner.invoke(
-        app, ["cost", "estimate", "--queries-per-day", "0", "--set", "snapshot_retention_days=7", "--output", "json"]
+        app, ["cost", "estimate", "--queries-per-day", "0", "--set", "snapshot_retention_days=30", "--output", "json"]
     )
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)
     assert document["workload"]["queries_per_day"] == 0
-    assert document["workload"]["snapshot_retention_days"] == 7
+    assert document["workload"]["snapshot_retention_days"] == 30
     assert document["by_service"]["Athena"] == 0
     assert document["total_usd_per_month"] < round(estimate(DEFAULT_WORKLOAD).total_usd, 2)
 
@@ -71,7 +71,7 @@ def test_the_what_if_totals_in_the_write_up_are_current() -> None:
         {"files_per_run": 1},
         {"files_per_run": 100},
         {"private_network": False, "site_to_site_vpn": False},
-        {"snapshot_retention_days": 7},
+        {"snapshot_retention_days": 1},
         {"snapshot_retention_days": None},
         {"queries_per_day": 0},
     ]

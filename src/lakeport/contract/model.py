@@ -320,6 +320,8 @@ class Contract(_Strict):
     schema_evolution: Literal["additive", "strict"] = "additive"
     engine: Literal["auto", "python", "spark"] = "auto"
     spark_threshold_bytes: int = DEFAULT_SPARK_THRESHOLD
+    # how long replaced snapshots stay readable (time travel, rollback) before 'lakeport maintain' expires them
+    snapshot_retention_days: int = Field(7, ge=1, le=3650)
     version: Optional[int] = Field(None, description="set by the registry, not by people")
 
     @field_validator("dataset")

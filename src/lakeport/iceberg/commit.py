@@ -102,6 +102,24 @@ def commit_conflicts() -> Tuple[Type[Exception], ...]:
     return tuple(found)
 
 
+# pyiceberg 0.12 retries a failed commit itself by rebasing it on the new snapshot, without planning
+# it again: an upsert would keep the deletes it planned on the old snapshot and miss a key that a
+# concurrent run just added. lakeport plans every attempt itself, so the library must not retry.
+_NO_LIBRARY_RETRY = {"commit.retry.num-retries": "0"}
+
+
+def planned_once(table: Any) -> Any:
+    """``table`` for a transaction that fails on a concurrent change instead of being rebased.
+
+    Only this in-memory copy carries the setting: a commit applies its updates to the catalog's
+    current metadata, so the stored table properties (which other engines read) stay as they are."""
+    from pyiceberg.table import Table
+
+    properties = {**table.metadata.properties, **_NO_LIBRARY_RETRY}
+    metadata = table.metadata.model_copy(update={"properties": properties})
+    return Table(table.name(), metadata, table.metadata_location, table.io, table.catalog)
+
+
 class RunCommit:
     """Commit one run's files (``commit``); ``load_table`` returns the table as it is now."""
 
@@ -185,7 +203,7 @@ class RunCommit:
                     rows_replaced += task.file.record_count
         elif mode == "upsert" and table.current_snapshot() is not None and incoming is not None and len(incoming):
             removed, rewritten, rows_replaced = self._replace_keys(table, incoming)
-        tx = table.transaction()
+        tx = planned_once(table).transaction()
         update = tx.update_snapshot(snapshot_properties=self.properties)
         if removed:
             with update.overwrite() as overwrite:

@@ -32,7 +32,7 @@ from pyarrow import fs as pafs
 from ..contract import Contract
 from ..engine.layout import split_uri
 from ..errors import CommitConflictError
-from .commit import MAX_ATTEMPTS, commit_conflicts
+from .commit import MAX_ATTEMPTS, commit_conflicts, planned_once
 from .reading import snapshot_arrow_schema
 from .tables import snapshot_retention_days
 
@@ -115,7 +115,7 @@ def compact(
                         writer.write_table(_conform(data, schema))
             written.append((group, target))
         try:
-            tx = table.transaction()
+            tx = planned_once(table).transaction()
             with tx.update_snapshot(snapshot_properties={MAINTENANCE_PROPERTY: "compact"}).overwrite() as overwrite:
                 for group, target in written:
                     for f in group:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import pyarrow as pa
 
@@ -28,7 +28,6 @@ from ..errors import ConfigurationError, ContractConflictError
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = "2"
-DEFAULT_RETENTION_DAYS = 7
 TABLE_PROPERTIES: Dict[str, str] = {
     "format-version": FORMAT_VERSION,
     "write.format.default": "parquet",
@@ -285,5 +284,4 @@ def table_name(contract: Contract) -> str:
 
 
 def snapshot_retention_days(contract: Contract) -> int:
-    value: Optional[int] = getattr(contract, "snapshot_retention_days", None)
-    return DEFAULT_RETENTION_DAYS if value is None else int(value)
+    return int(contract.snapshot_retention_days)

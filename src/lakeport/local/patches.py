@@ -35,6 +35,11 @@ The fixes:
   up again in the live bucket; a key deleted in between (``terraform destroy`` deletes objects ten
   at a time) came back as ``None`` and ``ListObjectVersions`` answered HTTP 500. Listings now read
   the copy they took.
+* ``glue-update-table-version`` — ``UpdateTable`` ignored ``VersionId``: of two writers that read the
+  table at one version, both updates were applied and the first was lost. On AWS the update fails
+  with ``ConcurrentModificationException`` unless the table is still at that version; Iceberg's
+  optimistic commit (pyiceberg's Glue catalog) depends on it. The check and the update now happen
+  together, one update at a time.
 """
 
 from __future__ import annotations
@@ -480,6 +485,40 @@ def _fix_s3_listing_during_deletes() -> None:
             setattr(_VersionedKeyStore, name, marked)
 
 
+_glue_table_lock = threading.Lock()
+
+
+def _fix_glue_update_table_version() -> None:
+    fix = "glue-update-table-version"
+    from moto.glue.exceptions import GlueClientError
+    from moto.glue.models import FakeTable
+    from moto.glue.responses import GlueResponse
+
+    original = _own(fix, GlueResponse, "update_table")
+    _expect_parameters(fix, original, ("self",))
+    _expect(fix, original, 'table_input = self.parameters.get("TableInput")', "self.glue_backend.update_table(")
+    _expect(fix, _own(fix, FakeTable, "update"), "self._current_version += 1")
+
+    class ConcurrentModificationException(GlueClientError):
+        def __init__(self, message: str) -> None:
+            super().__init__("ConcurrentModificationException", message)
+
+    def update_table(self: Any) -> Any:
+        expected = self.parameters.get("VersionId")
+        with _glue_table_lock:
+            if expected is not None:
+                database = self.parameters.get("DatabaseName")
+                name = (self.parameters.get("TableInput") or {}).get("Name")
+                current = str(self.glue_backend.get_table(database, name)._current_version)
+                if str(expected) != current:
+                    raise ConcurrentModificationException(
+                        f"table {database}.{name} is at version {current}, not {expected}: it changed meanwhile"
+                    )
+            return original(self)
+
+    GlueResponse.update_table = _mark(update_table, original, fix)  # type: ignore[method-assign]
+
+
 # --- apply --------------------------------------------------------------------------------------
 
 
@@ -494,6 +533,7 @@ FIXES: Tuple[Tuple[str, Callable[[], None]], ...] = (
     ("sfn-unnamed-execution", _fix_unnamed_execution),
     ("dynamodb-atomic-writes", _fix_dynamodb_atomic_writes),
     ("s3-listing-during-deletes", _fix_s3_listing_during_deletes),
+    ("glue-update-table-version", _fix_glue_update_table_version),
 )
 
 
