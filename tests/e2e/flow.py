@@ -77,6 +77,12 @@ class Flow:
     def ledger_items(self) -> List[Dict[str, Any]]:
         return list(self.aws.client("dynamodb").scan(TableName=self.resources.files_table)["Items"])
 
+    def table(self, database: str, name: str) -> Any:
+        """A curated Iceberg table as it is now."""
+        from lakeport.iceberg.tables import open_catalog
+
+        return open_catalog(self.aws).load_table((database, name))
+
     def query(self, sql: str) -> List[Dict[str, Any]]:
         from lakeport.query import LocalQueryEngine
 
