@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv venv39 tools awscli demo test test-fast test39 lint typecheck package bench bench-spark docs clean
+.PHONY: help venv venv39 tools awscli demo test test-fast test39 lint typecheck package bench bench-spark bench-append docs clean
 
 help:
 	@echo "make demo      run the whole pipeline on the embedded AWS emulator"
@@ -19,6 +19,7 @@ help:
 	@echo "make package   build the wheel, the Glue jobs' dependency wheels and the Lambda package Terraform uploads"
 	@echo "make bench     TPC-H lineitem benchmark (SF=1 by default)"
 	@echo "make bench-spark  the same job: lakeport's Spark engine against a hand-written PySpark job"
+	@echo "make bench-append one small append into a table of 10,000 files: Iceberg against the generation protocol"
 	@echo "make docs      redraw docs/architecture.png and docs/state-machine.png (needs graphviz)"
 
 $(BIN)/.installed: pyproject.toml requirements/dev.txt
@@ -84,6 +85,9 @@ bench: venv
 
 bench-spark: venv
 	$(BIN)/python benchmarks/spark_lineitem.py --scale $${SF:-1}
+
+bench-append: venv
+	$(BIN)/python benchmarks/iceberg_append.py
 
 docs: venv
 	$(BIN)/python docs/diagrams/architecture.py

@@ -329,7 +329,9 @@ def main() -> int:
             print(f"\nthe run's file lands in {spread} partition(s); rows before/after {rows['iceberg']}")
             kinds = sorted({k for r in results.values() for k in r["requests"]})
             print(f"  {'':<28}{'iceberg':>12}{'generations':>14}")
-            print(f"  {'seconds (median)':<28}{results['iceberg']['seconds']:>12.2f}{results['generations']['seconds']:>14.2f}")
+            print(
+                f"  {'seconds (median)':<28}{results['iceberg']['seconds']:>12.2f}{results['generations']['seconds']:>14.2f}"
+            )
             for kind in kinds:
                 values = [results[layout]["requests"].get(kind, 0) for layout in ("iceberg", "generations")]
                 print(f"  {kind:<28}{values[0]:>12,.0f}{values[1]:>14,.0f}")

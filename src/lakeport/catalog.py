@@ -1,13 +1,13 @@
-"""The Glue Data Catalog: databases, tables and partitions, registered by lakeport itself (no crawler).
+"""Plain (Hive-style) Glue tables, registered by lakeport itself (no crawler): the quarantine tables.
 
-A dataset's table is built from its contract: Parquet SerDe, the contract's columns (with their
+The curated tables are Iceberg tables (:mod:`lakeport.iceberg`); what is here serves the tables that
+need no snapshots. A table is built from its contract: Parquet SerDe, the contract's columns (with their
 comments) followed by the lineage columns, and the contract's partition keys. An existing table only
 ever evolves additively — new columns are appended and types may widen; anything else is refused
 (the registry refuses such contracts first; this is the second line).
 
-Partitions are written with the batch APIs. Switching an existing partition's location is how a run
-makes a new generation of data visible at once (overwrite and upsert); an unpartitioned table
-switches the table's own location instead.
+Partitions are written with the batch APIs, 100 per call; a retried run registers the same
+partitions again, which changes nothing.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ class Catalog:
         lineage columns) unless ``columns`` are given. ``table_type="quarantine"`` makes
         ``<table>_quarantine`` with the given ``columns`` (plain names are string columns),
         partitioned by ``lakeport_run_id``. ``location`` is used when the table is created; an
-        existing table keeps its location (see :meth:`set_table_location`).
+        existing table keeps its location.
         """
         database = contract.database
         if table_type == DATA_TABLE:
@@ -239,21 +239,6 @@ class Catalog:
     def table_location(self, database: str, table: str) -> str:
         return _location(self._require_table(database, table))
 
-    def set_table_location(self, database: str, table: str, location: str) -> None:
-        """Point an (unpartitioned) table at ``location`` — how such a table switches to a new generation."""
-        existing = self._require_table(database, table)
-        if _location(existing) == location:
-            return
-        table_input = _copy_table_input(existing)
-        table_input["StorageDescriptor"]["Location"] = location
-        self._call(
-            "update_table",
-            f"switching the location of Glue table {database}.{table}",
-            DatabaseName=database,
-            TableInput=table_input,
-            SkipArchive=True,
-        )
-
     # -- partitions ---------------------------------------------------------------------------
 
     def get_partitions(self, database: str, table: str, expression: Optional[str] = None) -> Dict[PartitionValues, str]:
@@ -319,41 +304,6 @@ class Catalog:
                 hint="retry the run; the partitions already switched point at complete data",
             )
         return PartitionChanges(created=created, updated=updated, unchanged=unchanged)
-
-    def delete_partitions(self, database: str, table: str, values: Iterable[Sequence[str]]) -> int:
-        """Delete partitions (25 per call); missing ones are ignored. Returns how many were deleted."""
-        pending = [tuple(str(v) for v in vals) for vals in values]
-        deleted = 0
-        for attempt in range(self.max_attempts):
-            if not pending:
-                return deleted
-            if attempt:
-                time.sleep(self.backoff_seconds * 2 ** (attempt - 1))
-            retry: List[PartitionValues] = []
-            for chunk in _chunks(pending, DELETE_BATCH):
-                response = self._call(
-                    "batch_delete_partition",
-                    f"deleting partitions of Glue table {database}.{table}",
-                    DatabaseName=database,
-                    TableName=table,
-                    PartitionsToDelete=[{"Values": list(v)} for v in chunk],
-                )
-                failed = {tuple(e["PartitionValues"]): e["ErrorDetail"] for e in response.get("Errors", [])}
-                for vals in chunk:
-                    code = failed.get(vals, {}).get("ErrorCode")
-                    if code is None:
-                        deleted += 1
-                    elif code in _RETRYABLE:
-                        retry.append(vals)
-                    elif code != "EntityNotFoundException":
-                        raise _partition_error(database, table, vals, failed[vals], "delete")
-            pending = retry
-        if pending:
-            raise AwsTransientError(
-                f"Glue table {database}.{table}: {len(pending)} partition(s) could not be deleted",
-                hint="retry later",
-            )
-        return deleted
 
     # -- internals ------------------------------------------------------------------------------
 

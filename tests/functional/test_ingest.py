@@ -448,3 +448,20 @@ def test_gzipped_json_lines_with_broken_lines(lake):  # type: ignore[no-untyped-
     assert [(str(d["reading_day"]), d["n"]) for d in days] == [("2024-03-01", 116), ("2024-03-02", 119)]
     sample = lake.query("SELECT ts, humidity FROM iot.readings WHERE device = 'press-01' ORDER BY ts LIMIT 1")[0]
     assert sample["ts"].isoformat() == "2024-03-01T00:00:00"
+
+
+def test_a_hive_table_left_by_the_first_version_is_refused_with_how_to_rebuild_it(lake):  # type: ignore[no-untyped-def]
+    from lakeport.catalog import Catalog
+    from lakeport.errors import ConfigurationError
+
+    contract = lake.apply_example("orders")
+    Catalog(lake.aws.client("glue")).ensure_table(contract, f"s3://{lake.resources.curated_bucket}/sales/orders/")
+    obj = lake.put_example("sales/orders/orders-2024-01-02.csv")
+
+    with pytest.raises(ConfigurationError, match="is a Hive-style table") as refused:
+        lake.ingest("sales.orders", [obj])
+    hint = refused.value.hint or ""
+    assert "aws glue delete-table --database-name sales --name orders" in hint
+    assert "lakeport ingest sales.orders --force" in hint
+    record = lake.ingestor.files.get(obj)
+    assert record is not None and record.state == "FAILED"

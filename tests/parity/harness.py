@@ -113,7 +113,7 @@ def read_output(result: EngineResult, root: str) -> Output:
     curated_schema = quarantine_schema = None
     for outcome in result.files:
         for written in outcome.files:
-            table = pq.read_table(written.uri[len("file://") :])
+            table = pq.read_table(written.uri[len("file://") :], partitioning=None)
             curated_schema = table.schema
             assert table.num_rows == written.rows
             rows = _rows(table, VOLATILE)
@@ -123,7 +123,7 @@ def read_output(result: EngineResult, root: str) -> Output:
     quarantined: Set[Tuple[Any, ...]] = set()
     for outcome in result.files:
         for written in outcome.quarantine_files:
-            table = pq.read_table(written.uri[len("file://") :])
+            table = pq.read_table(written.uri[len("file://") :], partitioning=None)
             quarantine_schema = table.schema
             quarantined.update(_rows(table, {"lakeport_ingested_at"}))
     return Output(result, curated, quarantined, curated_schema, quarantine_schema, root)

@@ -78,8 +78,12 @@ def large_run():  # type: ignore[no-untyped-def]
         )
         # a small budget forces early flushes, so a partition's rows arrive in several writes
         (outcome,) = PythonEngine(memory_budget=8 << 20).run(job).files
-        curated = {f.partition: pq.read_table(f.uri[len("file://") :]).to_pydict() for f in outcome.files}
-        rejected = [pq.read_table(f.uri[len("file://") :]).to_pydict() for f in outcome.quarantine_files]
+        curated = {
+            f.partition: pq.read_table(f.uri[len("file://") :], partitioning=None).to_pydict() for f in outcome.files
+        }
+        rejected = [
+            pq.read_table(f.uri[len("file://") :], partitioning=None).to_pydict() for f in outcome.quarantine_files
+        ]
         yield outcome, curated, rejected
     finally:
         patch.undo()

@@ -37,7 +37,10 @@ def supersede_within_run(filesystem: Any, contract: Contract, result: EngineResu
     pieces = []
     for index, (_key, wf) in enumerate(written):
         table = pq.read_table(
-            split_uri(wf.uri)[1], columns=[*keys, "lakeport_source", "lakeport_source_row"], filesystem=filesystem
+            split_uri(wf.uri)[1],
+            columns=[*keys, "lakeport_source", "lakeport_source_row"],
+            filesystem=filesystem,
+            partitioning=None,
         )
         sources = pc.cast(table.column("lakeport_source"), pa.string()).to_pylist()
         source_index = np.array([order_of[s] for s in sources], dtype=np.int64)
@@ -72,7 +75,7 @@ def supersede_within_run(filesystem: Any, contract: Contract, result: EngineResu
         drop = losers_by_file.get(index)
         if not drop:
             continue
-        table = pq.read_table(split_uri(wf.uri)[1], filesystem=filesystem)
+        table = pq.read_table(split_uri(wf.uri)[1], filesystem=filesystem, partitioning=None)
         keep = np.ones(table.num_rows, dtype=bool)
         keep[list(drop)] = False
         with filesystem.open_output_stream(split_uri(wf.uri)[1]) as sink:

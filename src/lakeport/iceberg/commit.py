@@ -232,7 +232,8 @@ class RunCommit:
     def _incoming_keys(self, new_files: Sequence[str]) -> pa.Array:
         keys = list(self.contract.primary_key)
         pieces = [
-            key_array(pq.read_table(split_uri(u)[1], columns=keys, filesystem=self.filesystem), keys) for u in new_files
+            key_array(pq.read_table(split_uri(u)[1], columns=keys, filesystem=self.filesystem, partitioning=None), keys)
+            for u in new_files
         ]
         return pc.unique(pa.chunked_array(pieces).combine_chunks()) if pieces else pa.array([])
 
@@ -264,7 +265,7 @@ class RunCommit:
             if path in seen:
                 continue
             seen.add(path)
-            stored = pq.read_table(split_uri(path)[1], columns=keys, filesystem=self.filesystem)
+            stored = pq.read_table(split_uri(path)[1], columns=keys, filesystem=self.filesystem, partitioning=None)
             hits = pc.is_in(key_array(stored, keys, self._key_types(incoming)), value_set=value_set)
             count = pc.sum(hits).as_py() or 0
             if not count:
@@ -273,7 +274,7 @@ class RunCommit:
             replaced += count
             if count == stored.num_rows:
                 continue
-            whole = pq.read_table(split_uri(path)[1], filesystem=self.filesystem)
+            whole = pq.read_table(split_uri(path)[1], filesystem=self.filesystem, partitioning=None)
             target = rewrite_name(path, self.run_id)
             from ..engine.python.writer import PARQUET_OPTIONS
 

@@ -111,7 +111,7 @@ def compact(
             with filesystem.open_output_stream(split_uri(target)[1]) as sink:  # noqa: SIM117 - Python 3.9
                 with pq.ParquetWriter(sink, schema, **PARQUET_OPTIONS) as writer:
                     for f in group:
-                        data = pq.read_table(split_uri(f.file_path)[1], filesystem=filesystem)
+                        data = pq.read_table(split_uri(f.file_path)[1], filesystem=filesystem, partitioning=None)
                         writer.write_table(_conform(data, schema))
             written.append((group, target))
         try:

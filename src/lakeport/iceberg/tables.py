@@ -121,11 +121,11 @@ class CuratedTables:
         self.glue = glue_client
 
     def load(self, contract: Contract) -> Any:
-        from pyiceberg.exceptions import NoSuchTableError
+        from pyiceberg.exceptions import NoSuchPropertyException, NoSuchTableError
 
         try:
             return self.catalog.load_table((contract.database, contract.table))
-        except NoSuchTableError:
+        except (NoSuchTableError, NoSuchPropertyException):  # the latter: a Glue table without table_type
             self._refuse_hive_table(contract)
             raise
 
@@ -241,9 +241,11 @@ class CuratedTables:
         raise ConfigurationError(
             f"dataset {contract.dataset}: Glue table {contract.database}.{contract.table} is a Hive-style"
             " table (made by lakeport 0.1), not an Iceberg table",
-            hint=f"migrate it in place with 'lakeport migrate {contract.dataset}' (its live files are rewritten"
-            " into an Iceberg table at the same location; the Hive table is kept as"
-            f" {contract.table}_hive until you drop it)",
+            hint="curated tables are Iceberg tables now; rebuild this one from its raw files: drop the Hive"
+            f" table (aws glue delete-table --database-name {contract.database} --name {contract.table}; its"
+            f" files stay), then 'lakeport ingest {contract.dataset} --force' ingests every raw object under"
+            " the contract's prefix again (restore objects already in Glacier first); once the new table is"
+            " checked, 'lakeport maintain' deletes the old files as orphans",
         )
 
 
