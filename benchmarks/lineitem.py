@@ -135,11 +135,33 @@ _CATALOG_AWS: Any = None
 
 
 def _start_catalog() -> None:
-    """The Glue catalog the lakeport job commits to: the embedded emulator, started before the clock."""
+    """The Glue catalog the lakeport job commits to: the embedded emulator in a process of its own
+    (so that its memory is not counted as the job's), started before the clock."""
     global _CATALOG_AWS
-    from lakeport.local.emulator import EmbeddedAws
+    import atexit
+    import urllib.request
 
-    _CATALOG_AWS = EmbeddedAws().start().context()
+    import boto3
+
+    from lakeport.aws import AwsContext
+    from lakeport.local.emulator import LOCAL_CREDENTIALS, free_port
+
+    port = free_port()
+    serve = (
+        "import time; from lakeport.local.emulator import EmbeddedAws;"
+        f" EmbeddedAws(port={port}).start(); time.sleep(1e6)"
+    )
+    server = subprocess.Popen([sys.executable, "-c", serve])
+    atexit.register(server.kill)
+    endpoint = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    session = boto3.Session(region_name="us-east-1", **LOCAL_CREDENTIALS)
+    _CATALOG_AWS = AwsContext(session=session, endpoint_url=endpoint)
 
 
 def job_polars(csv: Path, out: Path) -> Dict[str, Any]:

@@ -306,6 +306,9 @@ data "aws_iam_policy_document" "glue_job" {
     resources = concat(local.glue_dynamo_table, [for arn in local.glue_dynamo_table : "${arn}/index/*"])
   }
 
+  # The curated tables are Iceberg tables: a run's commit is one UpdateTable call conditioned on the
+  # table's VersionId (pyiceberg's Glue catalog), after writing its data and metadata files to the
+  # curated bucket (WriteCuratedAndQuarantine). The partition calls serve the quarantine tables.
   statement {
     sid = "RegisterTablesAndPartitions"
     actions = [
