@@ -93,20 +93,24 @@ def test_package_builds_the_wheel_and_a_lambda_zip_for_the_lambda_runtime(built:
 def test_glue_wheels_are_built_for_each_runtime_and_leave_numpy_to_it(built: Packages) -> None:
     assert runtime_requirements(built.wheel) == [
         "boto3>=1.34",
-        "pyarrow>=17",
+        "pyarrow>=20",
+        "pyiceberg<0.13,>=0.10",
         "pydantic<3,>=2.7",
         "PyYAML>=6",
         "numpy>=1.22",
     ]
     names = {runtime: {w.name.split("-")[0].lower() for w in wheels} for runtime, wheels in built.glue_wheels.items()}
     for runtime in ("python-shell", "spark"):
-        assert {"boto3", "botocore", "pyarrow", "pydantic", "pydantic_core", "pyyaml"} <= names[runtime]
+        assert {"boto3", "botocore", "pyarrow", "pyiceberg", "pydantic", "pydantic_core", "pyyaml"} <= names[runtime]
         assert "numpy" not in names[runtime]
     [shell_arrow] = [w.name for w in built.glue_wheels["python-shell"] if w.name.startswith("pyarrow-")]
     [spark_arrow] = [w.name for w in built.glue_wheels["spark"] if w.name.startswith("pyarrow-")]
     # the Python-shell host takes manylinux2014 (glibc 2.17) wheels only
     assert "-cp39-cp39-" in shell_arrow and "manylinux2014_x86_64" in shell_arrow
     assert "-cp311-cp311-" in spark_arrow
+    # the newest pyiceberg for Python 3.9 is 0.10, the one its tests run with
+    [shell_iceberg] = [w.name for w in built.glue_wheels["python-shell"] if w.name.startswith("pyiceberg-")]
+    assert shell_iceberg.startswith("pyiceberg-0.10.0-")
     # botocore on Python 3.9 needs urllib3 1.x: resolved on 3.9 itself, not on the builder's Python
     [urllib3] = [w.name for w in built.glue_wheels["python-shell"] if w.name.startswith("urllib3-")]
     assert urllib3.startswith("urllib3-1.")
@@ -121,6 +125,7 @@ SMOKE = """
 import json, sys
 import pyarrow as pa, pyarrow.parquet as pq
 import lakeport.jobs.entry
+import lakeport.iceberg.commit, pyiceberg.catalog.glue, pyiceberg.io.pyarrow
 from lakeport.contract import Column
 from lakeport.engine.python.convert import convert_text
 out = convert_text(pa.array(["12.50", "1e3", None], pa.string()), Column(name="c", type="decimal(5,2)"))
