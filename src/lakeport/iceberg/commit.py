@@ -251,7 +251,7 @@ class RunCommit:
         if low is None or not isinstance(low, (int, str)):
             return AlwaysTrue()
         name = self.contract.primary_key[0]
-        return And(GreaterThanOrEqual(name, low), LessThanOrEqual(name, high))  # type: ignore[call-arg,misc]
+        return And(GreaterThanOrEqual(name, low), LessThanOrEqual(name, high))  # type: ignore[call-arg,misc,unused-ignore]
 
     def _replace_keys(self, table: Any, incoming: pa.Array) -> Tuple[List[Any], List[str], int]:
         keys = list(self.contract.primary_key)
