@@ -134,3 +134,48 @@ def test_a_batch_of_only_unreadable_rows_is_quarantined_with_its_reasons() -> No
     prepared = _prepare(contract(), batch(rows, errors))
     assert prepared.problems is not None
     assert prepared.problems.to_pylist() == errors
+
+
+class _CountingCompute:
+    """pyarrow.compute with its casts counted: the work of locating the values that need a second chance."""
+
+    def __init__(self) -> None:
+        import pyarrow.compute as compute
+
+        self._compute = compute
+        self.casts = 0
+
+    def cast(self, *args: Any, **kwargs: Any) -> Any:
+        self.casts += 1
+        return self._compute.cast(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._compute, name)
+
+
+@pytest.mark.parametrize(
+    ("name", "spell"),
+    [
+        ("every value with a Z", lambda i: f"2013-01-{1 + i % 28:02d}T{i % 24:02d}:00:00Z"),
+        ("zoned and naive alternating", lambda i: "2013-01-01 10:00:00" if i % 2 else "2013-01-01T10:00:00+01:00"),
+        ("blanks around every other value", lambda i: f" {i} " if i % 2 else str(i)),
+    ],
+)
+def test_values_that_need_a_second_chance_cost_a_few_casts_however_many_they_are(
+    monkeypatch: pytest.MonkeyPatch, name: str, spell: Any
+) -> None:
+    from lakeport.engine.python import convert as convert_module
+
+    kind = "bigint" if name.startswith("blanks") else "timestamp"
+    column = Column(name="c", type=kind)
+    values = [spell(i) for i in range(20_000)]
+    counting = _CountingCompute()
+    monkeypatch.setattr(convert_module, "pc", counting)
+    converted = convert_module.convert_text(pa.array(values), column)
+    assert converted.reason is None, name
+    assert counting.casts < 30, f"{name}: {counting.casts} casts for {len(values)} values"
+    monkeypatch.undo()
+    # and each value converts as it does alone
+    sample = list(range(0, len(values), 997))
+    alone = [convert_module.convert_text(pa.array([values[i]]), column).values[0].as_py() for i in sample]
+    assert [converted.values[i].as_py() for i in sample] == alone

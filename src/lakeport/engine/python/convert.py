@@ -2,9 +2,9 @@
 
 The fast path casts a whole column with one Arrow kernel. Arrow's casts are strict (``5.005`` is
 not a ``decimal(12,2)``, ``1995-02-30`` is not a date), but a cast fails for the whole array when
-one value is bad. Then the failing values are located by bisection (a handful of extra casts for a
-few bad values), given a second chance after normalisation (surrounding blanks, a leading ``+``,
-``yes``/``no`` booleans, a ``Z`` or ``+hh:mm`` time-zone suffix), and what still fails is reported.
+one value is bad. Then each value gets a second chance after normalisation (surrounding blanks, a
+leading ``+``, ``yes``/``no`` booleans, a ``Z`` or ``+hh:mm`` time-zone suffix), whole slices at a
+time (:func:`cast_cascade`), and what no chance converts is reported.
 Decimals the strict cast refuses are read exactly in Python (trailing zeros past the scale, an
 exponent), and so are the texts Arrow would get wrong without an error (past 38 digits, exponents).
 A formatted date or time is checked against its fields, so an impossible day or second is refused
@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pyarrow as pa
@@ -162,26 +162,108 @@ def _cast_with_second_chance(
     values: pa.Array, ctype: ColumnType, target: pa.DataType
 ) -> Tuple[pa.Array, Optional[pa.Array]]:
     caster = _caster(ctype, target)
-    typed, failing = cast_locating(values, caster)
-    if not failing:
-        return typed, None
-    indices = pa.array(failing, type=pa.int64())
-    retry_in = _normalise(pc.take(values, indices), ctype)
-    retry_out, still = cast_locating(retry_in, caster)
-    if ctype.kind == "timestamp" and still:
-        # values with a zone offset: convert to UTC and drop the zone
-        zoned = pc.take(retry_in, pa.array(still, type=pa.int64()))
-        zoned_out, zoned_bad = cast_locating(zoned, _zoned_timestamp_caster)
-        retry_out = pc.replace_with_mask(
-            retry_out, position_mask(len(retry_in), still), pc.cast(zoned_out, retry_out.type)
-        )
-        still = [still[i] for i in zoned_bad]
-    fixed = position_mask(len(values), failing)
-    typed = pc.replace_with_mask(typed, fixed, retry_out)
-    if not still:
-        return typed, None
-    bad_positions = [failing[i] for i in still]
-    return typed, position_mask(len(values), bad_positions)
+    try:
+        return caster(values), None
+    except _CAST_ERRORS:
+        pass
+    normalised = _normalise(values, ctype)
+    chances: List[Chance] = [(values, caster), (normalised, caster)]
+    if ctype.kind == "timestamp":
+        # values with a zone offset: converted to UTC, the zone dropped
+        chances.append((normalised, lambda a: pc.cast(_zoned_timestamp_caster(a), target)))
+    # the value's spelling, as a hint of which chance takes it: bit 0, normalising changes it; bit 2,
+    # it ends in a zone offset (which normalising keeps); 0, only the strict cast can take it
+    groups = np.asarray(pc.fill_null(pc.not_equal(normalised, values), False), dtype=np.int8)
+    if ctype.kind == "timestamp":
+        # generous on purpose: a value marked wrongly only tries more chances, one left unmarked
+        # would get none but the strict cast
+        zoned = pc.match_substring_regex(normalised, r"[zZ]\s*$|[+-][0-9]{1,2}(:?[0-9]{2}){0,2}\s*$")
+        groups |= np.asarray(pc.fill_null(zoned, False), dtype=np.int8) << 2
+    return cast_cascade(len(values), chances, groups)
+
+
+Chance = Tuple[pa.Array, Caster]
+"""A second chance: the values as that chance reads them (aligned with the originals), and the cast."""
+
+
+def cast_cascade(
+    n: int, chances: Sequence[Chance], groups: Optional[np.ndarray] = None
+) -> Tuple[pa.Array, Optional[pa.Array]]:
+    """Each value converted by the first of ``chances`` that takes it; returns the typed array (null
+    where none does) and the mask of the values none takes (``None`` if every value converts).
+
+    Whole slices are tried first: a slice one chance takes whole is converted in one call, and only
+    a slice that no chance takes whole is split in two, down to single values. The work grows with
+    the number of places where the spelling changes and with the values that no chance takes, not
+    with the values that need a second chance: a column written entirely in a second-chance spelling
+    (a ``Z`` suffix on every timestamp) costs a few casts. ``groups`` (a small integer per value, the
+    spelling's kind) makes runs of one spelling out of a mixed column: the values of each group are
+    gathered and converted together, each group trying its likeliest chance first (:func:`_order`);
+    group 0 (a spelling no normalisation changes) is given the first chance only. Chances must agree
+    on any value more than one of them takes, so a value's result never depends on the slice or the
+    group it was converted in."""
+    choice = np.full(n, -1, dtype=np.int8)
+    if groups is None:
+        _choose(list(chances), list(range(len(chances))), choice, 0)
+    else:
+        for group in np.unique(groups):
+            where = np.flatnonzero(groups == group)
+            indices = pa.array(where, type=pa.int64())
+            order = _order(int(group), len(chances))
+            gathered = [(pc.take(chances[i][0], indices), chances[i][1]) for i in order]
+            picked = np.full(len(where), -1, dtype=np.int8)
+            _choose(gathered, order, picked, 0)
+            choice[where] = picked
+    typed: Optional[pa.Array] = None
+    for index, (source, cast) in enumerate(chances):
+        chosen = choice == index
+        if not chosen.any():
+            continue
+        part = cast(pc.take(source, pa.array(np.flatnonzero(chosen), type=pa.int64())))
+        typed = pa.nulls(n, part.type) if typed is None else typed
+        typed = pc.replace_with_mask(typed, pa.array(chosen), part)
+    bad = choice == -1
+    if typed is None:  # no value converts: the type is that of casting nothing
+        source, cast = chances[0]
+        return pa.nulls(n, cast(source.slice(0, 0)).type), pa.array(bad)
+    if bad.any():
+        typed = pc.if_else(pa.array(bad), pa.scalar(None, typed.type), typed)
+        return typed, pa.array(bad)
+    return typed, None
+
+
+def _order(group: int, count: int) -> List[int]:
+    """Which chances a group tries, likeliest first (a cast that fails costs as much as one that
+    does not): group 0 only the strict cast; a zone suffix (bit 2) the zoned cast first; any other
+    spelling the normalised cast first."""
+    if group == 0:
+        return [0]
+    if group & 4 and count > 2:
+        return [2, 1, 0]
+    return [1, 0, *range(2, count)]
+
+
+def _choose(chances: List[Chance], names: List[int], choice: np.ndarray, offset: int) -> None:
+    """Fill ``choice[offset:offset + n]`` with the name of the chance that takes each value."""
+    n = len(chances[0][0])
+    if n == 0:
+        return
+    for name, (source, cast) in zip(names, chances):
+        try:
+            cast(source)
+        except _CAST_ERRORS:
+            continue
+        choice[offset : offset + n] = name
+        return
+    if n == 1:
+        return  # no chance takes it: it stays -1
+    if n <= _BISECT_LEAF:
+        for i in range(n):
+            _choose([(source.slice(i, 1), cast) for source, cast in chances], names, choice, offset + i)
+        return
+    mid = n // 2
+    _choose([(source.slice(0, mid), cast) for source, cast in chances], names, choice, offset)
+    _choose([(source.slice(mid), cast) for source, cast in chances], names, choice, offset + mid)
 
 
 def _caster(ctype: ColumnType, target: pa.DataType) -> Caster:
