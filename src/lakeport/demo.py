@@ -153,6 +153,7 @@ class Demo:
             self._print_runs(report.runs)
             self._print_quarantine(stack, contracts)
             self._print_queries(stack)
+            self._print_snapshots(stack, contracts)
         report.seconds = time.monotonic() - self.started
         return report
 
@@ -207,6 +208,35 @@ class Demo:
         query = self._query(stack)
         for title, sql in QUERIES:
             self.console.print(arrow_table(query(sql), f"{title}\n[dim]{sql}[/]"))
+
+    def _print_snapshots(self, stack: LocalStack, contracts: Dict[str, Contract]) -> None:
+        """Each curated table's snapshots: one per run, readable with --as-of until they expire."""
+        from .iceberg.reading import history
+        from .iceberg.tables import CuratedTables, open_catalog
+
+        tables = CuratedTables(open_catalog(stack.aws), stack.aws.client("glue"))
+        table = Table(
+            title="the curated Iceberg tables: one snapshot per run\n[dim]lakeport history <dataset>;"
+            " lakeport query --as-of <snapshot>; lakeport rollback <dataset> --to <snapshot>[/]",
+            title_justify="left",
+            header_style="bold",
+        )
+        for column in ("dataset", "snapshot", "operation", "run", "+rows", "-rows", "rows"):
+            table.add_column(column, justify="right" if column.endswith("rows") else "left")
+        for name, contract in sorted(contracts.items()):
+            if not tables.exists(contract):
+                continue
+            for info in reversed(history(tables.load(contract))):
+                table.add_row(
+                    name,
+                    ("* " if info.current else "") + str(info.snapshot_id),
+                    info.operation,
+                    info.run_id or "",
+                    str(info.added_rows),
+                    str(info.removed_rows),
+                    str(info.total_rows),
+                )
+        self.console.print(table)
 
 
 def _cell(value: Any) -> str:

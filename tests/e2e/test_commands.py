@@ -41,6 +41,9 @@ def test_lakeport_demo_runs_the_whole_pipeline_and_exits_0(emulator, monkeypatch
     ), summary
     assert "'LOST' is not one of NEW, PAID, SHIPPED, CANCELLED" in result.output  # the quarantine sample
     assert "Zürich Uhren" in result.output and "5100.00" in result.output  # the upserted accounts
+    snapshots = result.output.split("one snapshot per run", 1)[1]
+    assert snapshots.count("sales.orders") == 1 and snapshots.count("finance.accounts") == 2
+    assert "overwrite" in snapshots  # the second accounts run upserted
 
 
 def aws_cli() -> str:
