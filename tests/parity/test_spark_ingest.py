@@ -60,3 +60,44 @@ def test_upsert_dataset_in_two_runs(aws: Any, spark: Any) -> None:
     rows = lake.read_curated("finance.accounts", ["account_id", "balance"])
     ids = [r["account_id"] for r in rows]
     assert len(ids) == len(set(ids))  # one row per account: the latest delivery won
+
+
+def test_a_spark_run_that_died_right_after_its_commit_is_finished_by_its_retry_without_a_second_snapshot(
+    aws: Any, spark: Any
+) -> None:
+    from pyiceberg.table import Transaction
+
+    from lakeport.errors import LakeportError
+    from lakeport.iceberg.commit import RUN_ID_PROPERTY
+
+    lake = Lake(aws)
+    lake.apply_example("orders")
+    objects = [lake.put_example(f"sales/orders/orders-2024-01-0{d}.csv") for d in (2, 3)]
+    ingestor = _ingestor(lake, spark)
+    request = IngestRequest(
+        dataset="sales.orders", objects=objects, engine="spark", run_id="20260601T000000Z-sparkdies"
+    )
+    original = Transaction.commit_transaction
+
+    def dies_after_committing(self: Any) -> Any:
+        original(self)
+        raise RuntimeError("injected: the driver died right after its snapshot was committed")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Transaction, "commit_transaction", dies_after_committing)
+        with pytest.raises(LakeportError) as died:
+            ingestor.run(request)
+    assert died.value.code == "CommitIncompleteError" and died.value.transient
+
+    retry = ingestor.run(request)
+
+    assert retry.state == "SUCCEEDED" and retry.engine == "spark"
+    assert retry.commit is not None and retry.commit.already_committed
+    snapshots = [
+        s
+        for s in lake.table("sales.orders").metadata.snapshots
+        if s.summary is not None and s.summary.additional_properties.get(RUN_ID_PROPERTY) == request.run_id
+    ]
+    assert len(snapshots) == 1
+    ids = [r["order_id"] for r in lake.query("SELECT order_id FROM sales.orders")]
+    assert len(ids) == 13 and len(set(ids)) == 13
