@@ -172,13 +172,11 @@ def copy_all(s3: Any, targets: List[Any]) -> None:
 
 
 def count_rows(lake: Dict[str, Any], layout: str) -> int:
+    from lakeport.query import LocalQueryEngine
+
     if layout == "iceberg":
-        from lakeport.query import LocalQueryEngine
-
         engine = LocalQueryEngine.for_context(lake["aws"])
-    else:
-        from lakeport.query import LocalQueryEngine
-
+    else:  # the previous version's constructor
         engine = LocalQueryEngine(lake["aws"].client("glue"), lake["aws"].s3_filesystem())
     return int(engine.execute("SELECT count(*) AS n FROM bench.events").column("n")[0].as_py())
 

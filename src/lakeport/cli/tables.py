@@ -13,14 +13,15 @@ from .data import OUTPUT_HELP, _check_output
 from .render import print_rows
 
 
-def _contract_and_table(s: CliState, dataset: str) -> Tuple[Contract, Any]:
+def _contract_and_table(s: CliState, dataset: str) -> Tuple[Contract, Any, Any]:
+    """The dataset's contract, its curated tables' handle and its table as it is now."""
     from ..iceberg.tables import CuratedTables, open_catalog
 
     contract: Contract = guard(
         lambda: ContractRegistry(s.aws.client("dynamodb"), s.resources.datasets_table).get(dataset)
     )
     tables = CuratedTables(open_catalog(s.aws), s.aws.client("glue"))
-    return contract, guard(lambda: _load(tables, contract))
+    return contract, tables, guard(lambda: _load(tables, contract))
 
 
 def _load(tables: Any, contract: Contract) -> Any:
@@ -50,13 +51,14 @@ def history(
     from ..iceberg.reading import history as table_history
 
     s = state(ctx)
-    _, table = _contract_and_table(s, dataset)
+    _, _, table = _contract_and_table(s, dataset)
     snapshots = list(reversed(table_history(table)))
     if limit > 0:
         snapshots = snapshots[:limit]
+    table_output = output == "table"
     rows: List[Tuple[Any, ...]] = [
         (
-            ("* " if info.current else "  ") + str(info.snapshot_id),
+            (("* " if info.current else "  ") + str(info.snapshot_id)) if table_output else info.snapshot_id,
             info.committed_at.strftime("%Y-%m-%d %H:%M:%S"),
             info.operation,
             info.run_id or "",
@@ -68,12 +70,10 @@ def history(
         )
         for info in snapshots
     ]
-    columns = ["snapshot", "committed (UTC)", "operation", "run", "+files", "-files", "+rows", "-rows", "rows"]
-    if output != "table":
-        columns[0] = "snapshot_id"
-        rows = [(int(r[0].strip("* ")), *r[1:]) for r in rows]
+    snapshot_column = "snapshot" if table_output else "snapshot_id"
+    columns = [snapshot_column, "committed (UTC)", "operation", "run", "+files", "-files", "+rows", "-rows", "rows"]
     print_rows(columns, rows, output, right=("+files", "-files", "+rows", "-rows", "rows"))
-    if output == "table":
+    if table_output:
         console.print("[dim]* the current snapshot; maintenance snapshots have no run[/]")
 
 
@@ -90,7 +90,7 @@ def rollback(
     from ..iceberg.reading import resolve_snapshot
 
     s = state(ctx)
-    _, table = _contract_and_table(s, dataset)
+    _, _, table = _contract_and_table(s, dataset)
     target: Optional[int] = guard(lambda: resolve_snapshot(table, to))
     if target is None:
         console.print(f"{dataset}: the table had no snapshot at {to}; nothing to roll back to")
@@ -121,8 +121,11 @@ def maintain(
     from ..iceberg import maintain as upkeep
 
     s = state(ctx)
-    contract, _ = _contract_and_table(s, dataset)
-    tables_loader = lambda: _contract_and_table(s, dataset)[1]  # noqa: E731 - a fresh load per attempt
+    contract, tables, _ = _contract_and_table(s, dataset)
+
+    def tables_loader() -> Any:  # the table as it is now: compaction loads it again on every attempt
+        return _load(tables, contract)
+
     filesystem = s.aws.s3_filesystem()
     report = upkeep.MaintenanceReport()
     if compact:
