@@ -22,6 +22,7 @@ from rich.table import Table
 from .cli.reasons import print_run_table
 from .contract import Contract, load_contract_file
 from .errors import ConfigurationError
+from .examples import FOLDER as EXAMPLES
 from .ledger.runs import RunLedger, RunRecord
 from .local.emulator import EmbeddedAws
 from .local.pipeline import wire
@@ -92,17 +93,18 @@ class DemoReport:
 
 
 def find_examples(explicit: Optional[Path] = None) -> Path:
-    """The ``examples/`` folder: given, ``$LAKEPORT_EXAMPLES``, the source checkout, or ./examples."""
+    """The examples folder: given, ``$LAKEPORT_EXAMPLES``, or the copy inside the installed package."""
     candidates = [explicit] if explicit else []
     if os.environ.get(EXAMPLES_VARIABLE):
         candidates.append(Path(os.environ[EXAMPLES_VARIABLE]))
-    candidates += [Path(__file__).resolve().parents[2] / "examples", Path.cwd() / "examples"]
+    candidates.append(EXAMPLES)
     for candidate in candidates:
         if candidate is not None and (candidate / "contracts").is_dir() and (candidate / "raw").is_dir():
             return candidate
     raise ConfigurationError(
         "the example contracts and files are not here",
-        hint=f"run from a lakeport checkout, or set {EXAMPLES_VARIABLE} to its examples/ folder",
+        hint=f"reinstall lakeport (the package carries them), or set {EXAMPLES_VARIABLE} to a folder"
+        " with contracts/ and raw/ ('lakeport examples <folder>' writes one)",
     )
 
 

@@ -16,8 +16,11 @@ them (``terraform/glue_jobs.tf``, ``terraform/orchestration.tf``)::
   notifier import, fetched as binary wheels for the Lambda runtime (CPython 3.11, x86_64). boto3
   is already in that runtime and pyarrow is not needed there, so neither is bundled.
 
-The zip is reproducible: entries are sorted and carry a fixed timestamp, so the same inputs give
-the same bytes and Terraform does not redeploy an unchanged function.
+Nothing is resolved at build time: each set is exactly its lock (``requirements/glue-python-shell.lock``,
+``glue-spark.lock``, ``lambda.lock``, see :mod:`lakeport.locks`), fetched with ``--require-hashes``,
+so two builds a month apart ship the same bytes. The wheel is built without build isolation, by the
+setuptools that ``requirements/dev.lock`` pins. The zip is reproducible too: entries are sorted and
+carry a fixed timestamp, so Terraform does not redeploy an unchanged function.
 """
 
 from __future__ import annotations
@@ -35,47 +38,41 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .errors import ConfigurationError
+from .locks import REQUIREMENTS
 
 LAMBDA_ZIP_NAME = "lakeport-lambda.zip"
 LAMBDA_PLATFORM = "manylinux2014_x86_64"
 LAMBDA_PYTHON_VERSION = "3.11"
-# What the Lambda handlers import besides the standard library and boto3; pip resolves the rest
-# (pydantic_core, typing_extensions, annotated_types, typing_inspection).
-LAMBDA_REQUIREMENTS = ("pydantic", "PyYAML")
-# Versions are taken from this file when it pins them, so the Lambda runs what the tests ran.
-PINS_FILE = Path("requirements") / "dev.txt"
+# What the Lambda handlers import besides the standard library and boto3 (requirements/lambda.in),
+# at dev.lock's versions, with what they pull in (pydantic_core, typing_extensions, ...).
+LAMBDA_LOCK = REQUIREMENTS / "lambda.lock"
 
-# Libraries the Glue runtimes provide and lakeport accepts as they are (pyproject.toml's ranges).
-GLUE_PROVIDED = frozenset({"numpy"})
 GLUE_WHEELHOUSE = "glue"
 
 
 @dataclass(frozen=True)
 class GlueRuntime:
-    """A Glue runtime a job runs on: where its wheels go, what they are built for, which pins apply."""
+    """A Glue runtime a job runs on: where its wheels go, what they are built for, which lock applies."""
 
     name: str
     python_version: str
     platforms: Tuple[str, ...]
-    pins_file: Path
-    # requirements that replace the pins file's for the same library on this runtime
-    overrides: Tuple[str, ...] = ()
+    lock: Path
 
 
 GLUE_RUNTIMES = (
     # The Python-shell host is older than Glue 5.0's: only manylinux2014 (glibc 2.17) wheels are safe.
-    # Its pins are the ones the Python 3.9 engine tests run with.
-    GlueRuntime("python-shell", "3.9", ("manylinux2014_x86_64",), Path("requirements") / "py39.txt"),
+    # Its lock takes the versions the Python 3.9 engine tests run with.
+    GlueRuntime("python-shell", "3.9", ("manylinux2014_x86_64",), REQUIREMENTS / "glue-python-shell.lock"),
     # Glue 5.0 runs Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels install there. Its numpy is
-    # 1.26, and pyarrow 26 refuses to import beside a numpy older than 2.0.
-    GlueRuntime("spark", "3.11", ("manylinux2014_x86_64", "manylinux_2_28_x86_64"), PINS_FILE, ("pyarrow<26",)),
+    # 1.26, and pyarrow 26 refuses to import beside a numpy older than 2.0 (requirements/glue-spark.in).
+    GlueRuntime("spark", "3.11", ("manylinux2014_x86_64", "manylinux_2_28_x86_64"), REQUIREMENTS / "glue-spark.lock"),
 )
 
 _ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 _SOURCE_DATE_EPOCH = "315532800"  # 1980-01-01, the earliest time a zip entry can carry
 _SKIPPED_DIRS = frozenset({"__pycache__"})
 _SKIPPED_SUFFIXES = (".pyc", ".pyo")
-_PIN = re.compile(r"^\s*([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*==\s*([^\s;#]+)")
 
 
 @dataclass(frozen=True)
@@ -84,26 +81,6 @@ class Packages:
     lambda_zip: Path
     # runtime name -> the dependency wheels a job on that runtime installs with lakeport's wheel
     glue_wheels: Dict[str, List[Path]]
-
-
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _pins(pins_file: Optional[Path]) -> Dict[str, str]:
-    pins: Dict[str, str] = {}
-    if pins_file is not None and pins_file.is_file():
-        for line in pins_file.read_text(encoding="utf-8").splitlines():
-            match = _PIN.match(line)
-            if match:
-                pins[_normalise(match.group(1))] = match.group(2)
-    return pins
-
-
-def pinned_requirements(names: Sequence[str], pins_file: Optional[Path]) -> List[str]:
-    """``name==version`` for each name pinned in ``pins_file``; the bare name otherwise."""
-    pins = _pins(pins_file)
-    return [f"{name}=={pins[_normalise(name)]}" if _normalise(name) in pins else name for name in names]
 
 
 def _run_pip(args: Sequence[str], what: str, python: Optional[str] = None) -> None:
@@ -127,7 +104,11 @@ def build_wheel(root: Path, out: Path) -> Path:
         )
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lakeport-wheel-") as scratch:
-        _run_pip(["wheel", str(root), "--no-deps", "--wheel-dir", scratch, "--quiet"], "building the wheel")
+        # no build isolation: the build backend is the locked one in this environment, not the newest
+        _run_pip(
+            ["wheel", str(root), "--no-deps", "--no-build-isolation", "--wheel-dir", scratch, "--quiet"],
+            "building the wheel",
+        )
         wheels = sorted(Path(scratch).glob("lakeport-*.whl"))
         if len(wheels) != 1:
             raise ConfigurationError(f"packaging: expected one lakeport wheel from pip, got {wheels}")
@@ -165,8 +146,15 @@ def _forget_installed_file(path: Path) -> None:
     path.unlink()
 
 
-def build_lambda_zip(wheel: Path, out: Path, requirements: Sequence[str]) -> Path:
-    """The Lambda deployment zip: ``wheel`` (without its dependencies) plus ``requirements``."""
+def _locked(lock: Path) -> List[str]:
+    """pip arguments that install exactly ``lock``: every package pinned and hash-checked, nothing resolved."""
+    if not lock.is_file():
+        raise ConfigurationError(f"packaging: {lock} is missing", hint="run 'make lock' in the lakeport repository")
+    return ["--no-deps", "--require-hashes", "--requirement", str(lock)]
+
+
+def build_lambda_zip(wheel: Path, out: Path, lock: Path) -> Path:
+    """The Lambda deployment zip: ``wheel`` (without its dependencies) plus what ``lock`` pins."""
     with tempfile.TemporaryDirectory(prefix="lakeport-lambda-") as scratch:
         site = Path(scratch) / "site"
         _run_pip(
@@ -183,9 +171,9 @@ def build_lambda_zip(wheel: Path, out: Path, requirements: Sequence[str]) -> Pat
                 "--implementation",
                 "cp",
                 "--only-binary=:all:",
-                *requirements,
+                *_locked(lock),
             ],
-            f"fetching the Lambda dependencies {', '.join(requirements)} for {LAMBDA_PLATFORM}",
+            f"fetching the Lambda dependencies of {lock.name} for {LAMBDA_PLATFORM}",
         )
         _run_pip(
             ["install", "--quiet", "--no-compile", "--no-deps", "--target", str(site), str(wheel)],
@@ -204,14 +192,6 @@ def build_lambda_zip(wheel: Path, out: Path, requirements: Sequence[str]) -> Pat
 
 
 _REQUIRES_DIST = re.compile(r"^Requires-Dist:\s*(.+?)\s*$")
-_NAME = re.compile(r"^\s*([A-Za-z0-9_.\-]+)")
-
-
-def _requirement_name(requirement: str) -> str:
-    match = _NAME.match(requirement)
-    if match is None:
-        raise ConfigurationError(f"packaging: cannot read the requirement {requirement!r}")
-    return _normalise(match.group(1))
 
 
 def runtime_requirements(wheel: Path) -> List[str]:
@@ -257,55 +237,41 @@ def find_python(version: str) -> str:
     )
 
 
-def build_glue_wheels(wheel: Path, out: Path, runtime: GlueRuntime, pins_file: Path) -> List[Path]:
-    """Fetch, into ``out/glue/<runtime>``, the binary wheels ``wheel`` needs on ``runtime``.
+def build_glue_wheels(out: Path, runtime: GlueRuntime, lock: Path) -> List[Path]:
+    """Fetch, into ``out/glue/<runtime>``, the binary wheels ``lock`` pins for ``runtime``.
 
     The directory is emptied first: two versions of one library side by side would make pip refuse
-    the set. Versions come from ``pins_file`` where it pins them (as constraints, so they also hold
-    for what the requirements pull in) or from the runtime's overrides, else the newest the
-    runtime's Python and platforms allow.
+    the set. The lock was resolved for the runtime's Python and platform and leaves out what the
+    runtime provides (numpy), so nothing is resolved here: each wheel is fetched and hash-checked.
     """
     target = out / GLUE_WHEELHOUSE / runtime.name
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    requirements = [r for r in runtime_requirements(wheel) if _requirement_name(r) not in GLUE_PROVIDED]
-    with tempfile.TemporaryDirectory(prefix="lakeport-glue-") as scratch:
-        constraints = Path(scratch) / "constraints.txt"
-        overridden = {_requirement_name(r) for r in runtime.overrides}
-        pins = [f"{name}=={version}" for name, version in sorted(_pins(pins_file).items()) if name not in overridden]
-        constraints.write_text("".join(f"{line}\n" for line in [*pins, *runtime.overrides]), encoding="utf-8")
-        platforms = [arg for platform in runtime.platforms for arg in ("--platform", platform)]
-        _run_pip(
-            [
-                "download",
-                "--quiet",
-                "--dest",
-                str(target),
-                "--only-binary=:all:",
-                *platforms,
-                "--python-version",
-                runtime.python_version,
-                "--implementation",
-                "cp",
-                "--constraint",
-                str(constraints),
-                *requirements,
-            ],
-            f"fetching lakeport's dependencies for the Glue {runtime.name} runtime (Python {runtime.python_version})",
-            python=find_python(runtime.python_version),
-        )
-    for provided in GLUE_PROVIDED:
-        for path in target.glob(f"{provided.replace('-', '_')}-*.whl"):
-            path.unlink()
+    platforms = [arg for platform in runtime.platforms for arg in ("--platform", platform)]
+    _run_pip(
+        [
+            "download",
+            "--quiet",
+            "--dest",
+            str(target),
+            "--only-binary=:all:",
+            *platforms,
+            "--python-version",
+            runtime.python_version,
+            "--implementation",
+            "cp",
+            *_locked(lock),
+        ],
+        f"fetching lakeport's dependencies for the Glue {runtime.name} runtime (Python {runtime.python_version})",
+    )
     return sorted(target.glob("*.whl"))
 
 
 def package(root: Path, out: Path) -> Packages:
     """Build the wheel, the Glue dependency wheels and the Lambda zip of the project at ``root`` into ``out``."""
     wheel = build_wheel(root, out)
-    glue_wheels = {rt.name: build_glue_wheels(wheel, out, rt, root / rt.pins_file) for rt in GLUE_RUNTIMES}
-    requirements = pinned_requirements(LAMBDA_REQUIREMENTS, root / PINS_FILE)
-    return Packages(wheel=wheel, lambda_zip=build_lambda_zip(wheel, out, requirements), glue_wheels=glue_wheels)
+    glue_wheels = {rt.name: build_glue_wheels(out, rt, root / rt.lock) for rt in GLUE_RUNTIMES}
+    return Packages(wheel=wheel, lambda_zip=build_lambda_zip(wheel, out, root / LAMBDA_LOCK), glue_wheels=glue_wheels)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

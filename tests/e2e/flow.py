@@ -8,15 +8,13 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
 from lakeport.contract import Contract, load_contract_file, load_contract_text
+from lakeport.examples import FOLDER as EXAMPLES
 from lakeport.ledger.files import FileLedger, FileRecord, SourceObject
 from lakeport.ledger.runs import RunLedger, RunRecord
 from lakeport.local.stack import LocalStack
 from lakeport.orchestration.dispatcher import Dispatcher
 from lakeport.registry import ContractRegistry
 from lakeport.s3objects import head_object
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
 
 
 class Flow:

@@ -7,15 +7,13 @@ from typing import Any, Dict, List, Optional, Union
 
 from lakeport.aws import AwsContext
 from lakeport.contract import Contract, load_contract_file, load_contract_text
+from lakeport.examples import FOLDER as EXAMPLES
 from lakeport.ingest import Ingestor, IngestRequest, RunSummary
 from lakeport.ledger.files import SourceObject
 from lakeport.ledger.tables import create_tables
 from lakeport.registry import ContractRegistry
 from lakeport.resources import Resources
 from lakeport.s3objects import head_object
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
 
 
 class Lake:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any, Callable, Dict
 
 import pytest
@@ -11,10 +10,11 @@ import pytest
 from lakeport.catalog import PARQUET_SERDE, Catalog
 from lakeport.contract import LINEAGE_COLUMNS, Contract, load_contract_data, load_contract_file
 from lakeport.errors import ContractConflictError
+from lakeport.examples import FOLDER as EXAMPLES
 
 pytestmark = pytest.mark.py39
 
-ORDERS = Path(__file__).resolve().parents[2] / "examples" / "contracts" / "orders.yaml"
+ORDERS = EXAMPLES / "contracts" / "orders.yaml"
 ROOT = "s3://curated/sales/orders/"
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 from lakeport.contract import load_contract_file
 from lakeport.errors import DatasetBusyError, DatasetNotFoundError
+from lakeport.examples import FOLDER as EXAMPLES
 from lakeport.ledger import DatasetLock, create_tables
 from lakeport.registry import ContractRegistry
 from lakeport.resources import Resources
@@ -16,7 +16,7 @@ from lakeport.resources import Resources
 pytestmark = pytest.mark.py39
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=timezone.utc)
-ORDERS = Path(__file__).resolve().parents[2] / "examples" / "contracts" / "orders.yaml"
+ORDERS = EXAMPLES / "contracts" / "orders.yaml"
 
 
 @pytest.fixture

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any, Callable, Dict
 
 import pytest
 
 from lakeport.contract import Contract, load_contract_data, load_contract_file
 from lakeport.errors import ContractConflictError, DatasetNotFoundError
+from lakeport.examples import FOLDER as EXAMPLES
 from lakeport.ledger import create_tables
 from lakeport.registry import ContractRegistry
 from lakeport.resources import Resources
 
 pytestmark = pytest.mark.py39
 
-ORDERS = Path(__file__).resolve().parents[2] / "examples" / "contracts" / "orders.yaml"
+ORDERS = EXAMPLES / "contracts" / "orders.yaml"
 
 
 @pytest.fixture

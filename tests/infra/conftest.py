@@ -38,7 +38,7 @@ def checkov_bin() -> str:
 def cfn_lint_bin() -> str:
     found = tool("cfn-lint")
     if not found:
-        pytest.fail("cfn-lint not found: it is in requirements/dev.txt")
+        pytest.fail("cfn-lint not found: it is in requirements/dev.lock")
     return found
 
 

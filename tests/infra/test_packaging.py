@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from lakeport.locks import declared_dependencies, read_pins
 from lakeport.packaging import (
     GLUE_RUNTIMES,
+    LAMBDA_LOCK,
     LAMBDA_ZIP_NAME,
     Packages,
     find_python,
     package,
-    pinned_requirements,
     runtime_requirements,
     write_zip,
 )
@@ -44,17 +45,6 @@ def test_zip_is_byte_identical_for_the_same_files(tmp_path: Path) -> None:
     assert first == second
     with zipfile.ZipFile(tmp_path / "one.zip") as archive:
         assert archive.namelist() == ["pkg/a.py", "pkg/b.py"]
-
-
-def test_lambda_dependencies_take_the_versions_the_tests_use(tmp_path: Path) -> None:
-    pins = tmp_path / "dev.txt"
-    pins.write_text("# pins\npydantic==2.13.4\nPyYAML==6.0.3  # yaml\nboto3>=1.34\n", encoding="utf-8")
-    assert pinned_requirements(["pydantic", "pyyaml", "boto3"], pins) == [
-        "pydantic==2.13.4",
-        "pyyaml==6.0.3",
-        "boto3",
-    ]
-    assert pinned_requirements(["pydantic"], tmp_path / "missing.txt") == ["pydantic"]
 
 
 def test_packaging_without_the_runtime_python_says_how_to_point_at_one(
@@ -91,14 +81,10 @@ def test_package_builds_the_wheel_and_a_lambda_zip_for_the_lambda_runtime(built:
 
 @pytest.mark.slow
 def test_glue_wheels_are_built_for_each_runtime_and_leave_numpy_to_it(built: Packages) -> None:
-    assert runtime_requirements(built.wheel) == [
-        "boto3>=1.34",
-        "pyarrow>=20",
-        "pyiceberg<0.13,>=0.10",
-        "pydantic<3,>=2.7",
-        "PyYAML>=6",
-        "numpy>=1.22",
-    ]
+    from packaging.requirements import Requirement
+
+    declared = {str(Requirement(r)) for r in declared_dependencies(ROOT)[""]}
+    assert {str(Requirement(r)) for r in runtime_requirements(built.wheel)} == declared
     names = {runtime: {w.name.split("-")[0].lower() for w in wheels} for runtime, wheels in built.glue_wheels.items()}
     for runtime in ("python-shell", "spark"):
         assert {"boto3", "botocore", "pyarrow", "pyiceberg", "pydantic", "pydantic_core", "pyyaml"} <= names[runtime]
@@ -167,3 +153,27 @@ def test_a_glue_job_installs_lakeport_from_the_built_wheels_alone(
     result = json.loads(smoke.stdout)
     assert result["values"] == ["12.50", None, None]
     assert result["reasons"][0] is None and "'1e3' is not a decimal(5,2)" in result["reasons"][1]
+
+
+def _wheel_pins(wheels: list) -> dict:
+    """name -> version of each wheel file, normalised as in a lock."""
+    pins = {}
+    for wheel in wheels:
+        name, version = Path(wheel).name.split("-")[:2]
+        pins[name.lower().replace("_", "-")] = version
+    return pins
+
+
+@pytest.mark.slow
+def test_what_is_packaged_is_exactly_what_the_locks_pin(built: Packages) -> None:
+    """Nothing is resolved at build time: two builds a month apart ship the same versions."""
+    for runtime in GLUE_RUNTIMES:
+        assert _wheel_pins(built.glue_wheels[runtime.name]) == read_pins(ROOT / runtime.lock), runtime.name
+    with zipfile.ZipFile(built.lambda_zip) as archive:
+        infos = {n.split("/")[0] for n in archive.namelist() if n.split("/")[0].endswith(".dist-info")}
+    shipped = {}
+    for info in infos:
+        name, version = info[: -len(".dist-info")].rsplit("-", 1)
+        shipped[name.lower().replace("_", "-")] = version
+    assert shipped.pop("lakeport") == built.wheel.name.split("-")[1]
+    assert shipped == read_pins(ROOT / LAMBDA_LOCK)

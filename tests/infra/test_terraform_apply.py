@@ -38,6 +38,7 @@ from iac import REPO_ROOT, TERRAFORM_DIR, copy_terraform, init_failure, run, ter
 
 from lakeport.aws import AwsContext
 from lakeport.contract import load_contract_file
+from lakeport.examples import FOLDER as EXAMPLES
 from lakeport.ledger.files import FileLedger
 from lakeport.ledger.runs import RunLedger
 from lakeport.local.lambdas import function_name_of
@@ -55,7 +56,6 @@ pytestmark = [pytest.mark.terraform, pytest.mark.slow]
 
 REGION = "us-east-1"
 NAME_PREFIX = "lakeport-local"
-EXAMPLES = REPO_ROOT / "examples"
 ORDERS_FILE = "sales/orders/orders-2024-01-02.csv"
 TAIL_LINES = 60
 _REPOSITORY_FILE = re.compile(r"\$\{local\.repository_root\}/([A-Za-z0-9_./-]+\.[a-z]+)")

@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[object]:
-    pytest.importorskip("pyspark", reason="pyspark is in requirements/dev.txt: make venv")
+    pytest.importorskip("pyspark", reason="pyspark is in requirements/dev.lock: make venv")
     from lakeport.engine.spark.session import local_session
 
     session = local_session(master="local[2]", shuffle_partitions=2, app_name="lakeport-tests")

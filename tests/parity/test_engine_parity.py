@@ -18,14 +18,12 @@ import yaml
 
 from lakeport.contract import Contract, load_contract_data, load_contract_file
 from lakeport.engine.python.engine import PythonEngine
+from lakeport.examples import FOLDER as EXAMPLES
 from lakeport.s3objects import is_data_key
 
 from .harness import assert_same, files_on_disk, run_engine
 
 pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::DeprecationWarning:pyspark")]
-
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
 
 
 @pytest.fixture

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any, Callable, Dict
 
 import pytest
 
 from lakeport.contract import Contract, load_contract_data, load_contract_file
 from lakeport.contract.compat import breaking_changes, compare
+from lakeport.examples import FOLDER as EXAMPLES
 
 pytestmark = pytest.mark.py39
 
-ORDERS = Path(__file__).resolve().parents[2] / "examples" / "contracts" / "orders.yaml"
+ORDERS = EXAMPLES / "contracts" / "orders.yaml"
 
 
 @pytest.fixture(scope="module")

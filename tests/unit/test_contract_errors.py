@@ -158,8 +158,8 @@ def test_names_are_made_athena_safe_and_the_source_header_is_kept():  # type: ig
 
 
 def test_the_examples_are_valid(tmp_path):  # type: ignore[no-untyped-def]
-    from pathlib import Path
+    from lakeport.examples import FOLDER
 
-    folder = Path(__file__).resolve().parents[2] / "examples" / "contracts"
+    folder = FOLDER / "contracts"
     datasets = sorted(load_contract_file(p).dataset for p in folder.glob("*.yaml"))
     assert datasets == ["finance.accounts", "iot.readings", "sales.orders"]

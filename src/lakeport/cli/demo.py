@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import typer
 
@@ -24,3 +25,16 @@ def demo() -> None:
         quiet.setLevel(level)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def examples(
+    folder: Path = typer.Argument(Path("lakeport-examples"), help="where to write them (created if missing)"),
+) -> None:
+    """Copy the example contracts and raw files out of the package, to read, edit and apply."""
+    from ..examples import copy_examples
+
+    copied = guard(lambda: copy_examples(folder))
+    console.print(f"wrote {len(copied)} files under {folder}/:")
+    for sub in ("contracts", "raw"):
+        console.print(f"  {folder / sub}/ ({sum(1 for p in copied if p.relative_to(folder).parts[0] == sub)} files)")
+    console.print(f"next: lakeport contract validate {folder / 'contracts'}/")

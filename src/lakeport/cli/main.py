@@ -29,6 +29,7 @@ app.command()(tables.maintain)
 app.add_typer(cost.app, name="cost")
 app.command()(upload.upload)
 app.command()(demo.demo)
+app.command()(demo.examples)
 app.add_typer(local.app, name="local")
 
 
