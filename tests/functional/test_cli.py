@@ -31,6 +31,19 @@ def cli(lake, emulator, monkeypatch):  # type: ignore[no-untyped-def]
     return run
 
 
+def test_examples_are_copied_out_of_the_package_to_edit_and_validate(cli, tmp_path: Path):  # type: ignore[no-untyped-def]
+    target = tmp_path / "mine"
+    out = cli("examples", str(target))
+    assert f"wrote 8 files under {target}/" in out and f"{target / 'contracts'}/ (3 files)" in out
+    assert (target / "raw" / "iot" / "readings" / "plant-a-2024-03-01.jsonl.gz").read_bytes() == (
+        EXAMPLES / "raw" / "iot" / "readings" / "plant-a-2024-03-01.jsonl.gz"
+    ).read_bytes()
+    assert "ok sales.orders" in cli("contract", "validate", str(target / "contracts"))
+    # a second copy over the first would silently undo a user's edits: refused, with what to do
+    out = cli("examples", str(target), ok=False)
+    assert "is already there (8 of the example files are)" in out and "choose an empty folder" in out
+
+
 def test_contract_commands(cli, lake: Lake, tmp_path: Path):  # type: ignore[no-untyped-def]
     out = cli("contract", "validate", str(EXAMPLES / "contracts"))
     assert "ok sales.orders" in out and "ok finance.accounts" in out

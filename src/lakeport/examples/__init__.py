@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import List
 
 FOLDER = Path(__file__).resolve().parent
+PARTS = ("contracts", "raw")
 
 
 def copy_examples(target: Path) -> List[Path]:
     """Copy ``contracts/`` and ``raw/`` into ``target``; refuses to overwrite a file that is there."""
-    sources = sorted(p for p in FOLDER.rglob("*") if p.is_file() and p.parent != FOLDER)
+    sources = sorted(p for part in PARTS for p in (FOLDER / part).rglob("*") if p.is_file())
     clashes = [target / p.relative_to(FOLDER) for p in sources if (target / p.relative_to(FOLDER)).exists()]
     if clashes:
         from ..errors import ConfigurationError
