@@ -67,6 +67,10 @@ class Lock:
         return REQUIREMENTS / f"{self.name}.in"
 
 
+# The Glue jobs and the Lambda install wheels only (pip --only-binary, no compiler there): a version
+# without a wheel for the platform must not be chosen, even if it would build from source.
+BINARY_ONLY = ("--only-binary", ":all:")
+
 LOCKS: Tuple[Lock, ...] = (
     Lock(
         "dev",
@@ -88,6 +92,9 @@ LOCKS: Tuple[Lock, ...] = (
         has_input=False,
         no_emit=("numpy",),
         constrained_by=("py39",),
+        # pyroaring 1.2 (py39's) has no manylinux2014 wheel: the host takes the newest that has one
+        unconstrained=("pyroaring",),
+        extra_args=BINARY_ONLY,
     ),
     Lock(
         "glue-spark",
@@ -97,6 +104,7 @@ LOCKS: Tuple[Lock, ...] = (
         constrained_by=("dev",),
         # pinned by glue-spark.in to what Glue 5.0 allows
         unconstrained=("numpy", "pyarrow"),
+        extra_args=BINARY_ONLY,
     ),
     Lock(
         "lambda",
@@ -105,6 +113,7 @@ LOCKS: Tuple[Lock, ...] = (
         platform="x86_64-manylinux_2_17",
         project=False,
         constrained_by=("dev",),
+        extra_args=BINARY_ONLY,
     ),
     Lock(
         "awscli",
