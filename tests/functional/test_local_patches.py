@@ -29,7 +29,8 @@ def test_the_installed_moto_is_the_pinned_version() -> None:
 
     assert moto.__version__ == patches.PINNED_MOTO, (
         f"moto {moto.__version__} is installed but the fixes in lakeport.local.patches were written for "
-        f"{patches.PINNED_MOTO}: re-check every fix, then update PINNED_MOTO, pyproject.toml and requirements/dev.in, and run make lock"
+        f"{patches.PINNED_MOTO}: re-check every fix, then update PINNED_MOTO, pyproject.toml and"
+        " requirements/dev.in, and run make lock"
     )
 
 
