@@ -22,7 +22,9 @@ from lakeport.cli.local import READY
 from lakeport.cli.main import app
 from lakeport.local.emulator import free_port
 
-from .flow import EXAMPLES, ROOT
+from .flow import EXAMPLES
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_lakeport_demo_runs_the_whole_pipeline_and_exits_0(emulator, monkeypatch) -> None:  # type: ignore[no-untyped-def]
