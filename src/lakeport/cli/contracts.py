@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
-from ..contract import Contract, dump_contract_yaml, load_contract_file
 from ..errors import ContractError
-from ..registry import ContractRegistry
+
+if TYPE_CHECKING:  # the models and the SDK load when a contract command runs, not at every start
+    from ..contract import Contract
+    from ..registry import ContractRegistry
 from .app import console, err_console, guard, state
 from .render import print_rows
 
@@ -30,6 +32,8 @@ def contract_files(paths: List[Path]) -> List[Path]:
 
 
 def load_all(paths: List[Path]) -> List[Contract]:
+    from ..contract import load_contract_file
+
     contracts, problems = [], []
     for path in contract_files(paths):
         try:
@@ -47,6 +51,8 @@ def load_all(paths: List[Path]) -> List[Contract]:
 
 
 def registry(ctx: typer.Context) -> ContractRegistry:
+    from ..registry import ContractRegistry
+
     s = state(ctx)
     return ContractRegistry(s.aws.client("dynamodb"), s.resources.datasets_table)
 
@@ -86,6 +92,8 @@ def show(
     """Print the applied contract as YAML."""
     contract = guard(lambda: registry(ctx).get(dataset, version))
     console.print(f"# {contract.dataset} version {contract.version}", highlight=False)
+    from ..contract import dump_contract_yaml
+
     console.out(dump_contract_yaml(contract), highlight=False)
 
 

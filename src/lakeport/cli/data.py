@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 import pyarrow as pa
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..contract import Contract
 from ..errors import ConfigurationError
-from ..ingest import Ingestor, IngestRequest, RunSummary
-from ..ledger.files import SourceObject
-from ..ledger.runs import RunLedger
-from ..registry import ContractRegistry
-from ..s3objects import list_objects
 from .app import CliState, console, fail, guard, state
 from .reasons import print_run_table
 from .render import print_arrow, print_rows
+
+if TYPE_CHECKING:  # the engine and the SDK load when a command needs them, not at every start
+    from ..contract import Contract
+    from ..ingest import RunSummary
+    from ..ledger.files import SourceObject
 
 OUTPUT_HELP = "table (default), csv or json"
 
@@ -56,6 +55,10 @@ def ingest(
     output: str = typer.Option("table", help=OUTPUT_HELP, callback=_check_output),
 ) -> None:
     """Ingest raw objects now, in this process (backfills and replays); the ledger skips what is done."""
+    from ..ingest import Ingestor, IngestRequest
+    from ..registry import ContractRegistry
+    from ..s3objects import list_objects
+
     s = state(ctx)
     resources = s.resources
     contract: Contract = guard(
@@ -128,6 +131,8 @@ def runs(
     output: str = typer.Option("table", help=OUTPUT_HELP, callback=_check_output),
 ) -> None:
     """Run history with row counts, engine and why, duration and cost."""
+    from ..ledger.runs import RunLedger
+
     s = state(ctx)
     ledger = RunLedger(s.aws.client("dynamodb"), s.resources.runs_table)
     records = guard(lambda: ledger.list(dataset, limit=limit))

@@ -7,7 +7,6 @@ from typing import Any, List, Optional
 import typer
 from typer.core import TyperGroup
 
-from ..recovery import Recovery
 from .app import console, guard, state
 from .data import OUTPUT_HELP, _check_output, print_summary
 from .data import quarantine as show_quarantine
@@ -57,6 +56,8 @@ def replay(
     overwrite_partitions and upsert are idempotent, and replace what the table holds now.
     """
     s = state(ctx)
+    from ..recovery import Recovery
+
     recovery = Recovery(s.aws, s.resources)
     if run_id:
         summary = guard(lambda: recovery.resume(dataset, run_id, engine=engine))
@@ -105,6 +106,8 @@ def reprocess(
     whole are left out: replay those files with 'lakeport replay <dataset> --state QUARANTINED'.
     """
     s = state(ctx)
+    from ..recovery import Recovery
+
     outcomes = guard(lambda: Recovery(s.aws, s.resources).reprocess_quarantine(dataset, run_ids or [], engine=engine))
     rows = []
     for o in outcomes:

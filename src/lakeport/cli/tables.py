@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 import typer
 
-from ..contract import Contract
-from ..registry import ContractRegistry
+if TYPE_CHECKING:
+    from ..contract import Contract
 from .app import CliState, console, guard, state
 from .data import OUTPUT_HELP, _check_output
 from .render import print_rows
@@ -16,6 +16,7 @@ from .render import print_rows
 def _contract_and_table(s: CliState, dataset: str) -> Tuple[Contract, Any, Any]:
     """The dataset's contract, its curated tables' handle and its table as it is now."""
     from ..iceberg.tables import CuratedTables, open_catalog
+    from ..registry import ContractRegistry
 
     contract: Contract = guard(
         lambda: ContractRegistry(s.aws.client("dynamodb"), s.resources.datasets_table).get(dataset)
