@@ -128,9 +128,12 @@ def list_(ctx: typer.Context) -> None:
     """The datasets with an applied contract."""
     datasets = guard(lambda: registry(ctx).list())
     print_rows(
-        ["dataset", "version", "format", "prefix", "write_mode", "owner", "updated_at"],
+        ["dataset", "version", "format", "write_mode", "prefix", "owner", "updated"],
         [
-            [d.dataset, d.latest_version, d.format, d.source_prefix, d.write_mode, d.owner, d.updated_at]
+            [d.dataset, d.latest_version, d.format, d.write_mode, d.source_prefix, d.owner, (d.updated_at or "")[:10]]
             for d in datasets
         ],
+        shorten=["dataset"],
+        keep=["version", "format", "write_mode", "updated"],
+        below=["prefix", "owner"],
     )

@@ -94,10 +94,26 @@ def ingest(
     print_summary(summary, output)
 
 
+def shared_folder(uris: List[str]) -> str:
+    """The deepest folder (ending in "/") that holds every one of ``uris``; "" if none is shared."""
+    folders = [u.rpartition("/")[0].split("/") for u in uris]
+    if not folders:
+        return ""
+    shared: List[str] = []
+    for parts in zip(*folders):
+        if any(p != parts[0] for p in parts):
+            break
+        shared.append(parts[0])
+    # an s3:// URI splits into "s3:", "", bucket, ...: share at least the bucket to say anything
+    return "/".join(shared) + "/" if len(shared) >= 3 else ""
+
+
 def print_summary(summary: RunSummary, output: str = "table") -> None:
+    # for people, each object under the folder they share, named once in the title
+    common = shared_folder([f.source.uri for f in summary.files]) if output == "table" else ""
     rows = [
         [
-            f.source.uri,
+            f.source.uri[len(common) :],
             f.state,
             f.rows_read,
             f.rows_written,
@@ -107,15 +123,18 @@ def print_summary(summary: RunSummary, output: str = "table") -> None:
         ]
         for f in summary.files
     ]
+    title = f"run {summary.run_id} of {summary.dataset}: {summary.state} in {summary.seconds:.1f} s ({summary.engine})"
     print_rows(
         ["object", "state", "read", "written", "quarantined", "duplicates", "reason"],
         rows,
         output,
-        title=(
-            f"run {summary.run_id} of {summary.dataset}: {summary.state} in {summary.seconds:.1f} s ({summary.engine})"
-        ),
+        title=title,
         right=["read", "written", "quarantined", "duplicates"],
+        shorten=["object"],
+        keep=["state"],
     )
+    if common:  # one logical line, so the folder can be copied whole however the terminal wraps it
+        console.print(f"objects under {common}", soft_wrap=True, highlight=False)
     if output == "table":
         for skipped in summary.skipped:
             console.print(f"[dim]skipped[/] {skipped}", highlight=False)
