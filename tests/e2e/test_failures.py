@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from typing import Dict
 
@@ -15,7 +16,7 @@ from lakeport.local import lambdas
 from lakeport.local.pipeline import python_job_entry
 from lakeport.local.provision import provision
 
-from .flow import Flow
+from .flow import EXAMPLES, Flow
 
 
 def _replace_job_arguments(flow: Flow, arguments: Dict[str, str]) -> Dict[str, str]:
@@ -147,6 +148,55 @@ def test_hitting_the_glue_concurrency_limit_is_retried_until_every_run_succeeds(
         ("iot.readings", "SUCCEEDED", 235),
         ("sales.orders", "SUCCEEDED", 7),
     ]
+
+
+def test_files_landed_while_a_long_run_holds_the_only_job_slot_all_succeed(flow: Flow) -> None:
+    """Capacity never fails a file: 20 datasets land while a long run holds the job (MaxConcurrentRuns 1).
+
+    Each of their executions is refused by Glue again and again until the slot frees; none may end
+    FAILED and none may need a hand-run ingest.
+    """
+    provision(flow.aws, flow.resources, max_concurrent_runs=1)
+    real_job = python_job_entry(flow.aws)
+    holding = threading.Event()
+
+    def job(arguments: Dict[str, str]) -> None:
+        if arguments["--dataset"] == "sales.orders":
+            holding.set()
+            time.sleep(8)  # the long run: every other run asks Glue while it holds the slot
+        real_job(arguments)
+
+    flow.stack.register_job("python", job)
+    flow.apply_example("orders")
+    template = (EXAMPLES / "contracts" / "orders.yaml").read_text(encoding="utf-8")
+    datasets = [f"shop{n:02}.orders" for n in range(20)]
+    for dataset in datasets:
+        flow.apply(
+            template.replace("dataset: sales.orders", f"dataset: {dataset}").replace(
+                "prefix: sales/orders/", f"prefix: {dataset.replace('.', '/')}/"
+            )
+        )
+    body = (EXAMPLES / "raw" / "sales" / "orders" / "orders-2024-01-02.csv").read_bytes()
+    flow.put("sales/orders/orders-2024-01-02.csv", body)
+    assert holding.wait(30), "the long run did not start"
+    for dataset in datasets:
+        flow.put(f"{dataset.replace('.', '/')}/orders-2024-01-02.csv", body)
+
+    flow.wait(timeout=300)
+
+    executions = flow.executions()
+    assert len(executions) == 21 and {e["status"] for e in executions} == {"SUCCEEDED"}
+    refused = sum(
+        1
+        for execution in executions
+        for event in flow.history(execution["executionArn"])
+        if event["type"] == "TaskFailed"
+        and event["taskFailedEventDetails"]["error"] == "Glue.ConcurrentRunsExceededException"
+    )
+    assert refused >= 20, "every file but the first waited for the slot"
+    runs = flow.run_records()
+    assert sorted(r.dataset for r in runs) == sorted(["sales.orders", *datasets])
+    assert {(r.state, r.rows_written) for r in runs} == {("SUCCEEDED", 7)}
 
 
 def test_a_key_matching_no_dataset_is_reported_and_starts_nothing(flow: Flow, caplog: pytest.LogCaptureFixture) -> None:

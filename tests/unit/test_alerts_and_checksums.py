@@ -70,7 +70,7 @@ def test_a_transient_cause_that_outlasted_the_retries_is_called_so() -> None:
     assert subject(failed, diagnosis).endswith("(DatasetBusyError)")
     assert "outlasted the retries" in message(failed, diagnosis, Recorded(), RESOURCES)
     limited = diagnose(failed_run("Glue.ConcurrentRunsExceededException", "Concurrent runs exceeded"))
-    assert limited.transient and "too many runs" in limited.message
+    assert limited.transient and "stayed at its MaxConcurrentRuns for the whole capacity wait" in limited.message
 
 
 def test_the_subject_stays_under_the_sns_limit_and_in_ascii() -> None:

@@ -73,3 +73,32 @@ def test_the_rendered_ingest_state_machine_parses_in_the_emulator_interpreter() 
     from lakeport.local.validation import parser_problems
 
     assert parser_problems(json.dumps(render_ingest(RESOURCES, NOTIFIER))) == []
+
+
+def _expected_wait_hours(retrier: dict) -> float:
+    """The mean time a retrier keeps trying: FULL jitter sleeps a uniform share of each delay."""
+    delays = [
+        min(retrier["IntervalSeconds"] * retrier["BackoffRate"] ** k, retrier["MaxDelaySeconds"])
+        for k in range(retrier["MaxAttempts"])
+    ]
+    share = 0.5 if retrier.get("JitterStrategy") == "FULL" else 1.0
+    return sum(delays) * share / 3600
+
+
+@pytest.mark.parametrize("state", ["RunPythonJob", "RunSparkJob"])
+def test_a_busy_glue_job_is_waited_for_hours_not_minutes(state: str) -> None:
+    """Glue's refusal of a run (MaxConcurrentRuns reached) is capacity, not failure: the file waits.
+
+    The old policy gave up after 6 tries, about a minute; a run of a big file holds a slot longer.
+    Only past about half a day does the execution fail (and the failed-executions alarm fires).
+    """
+    definition = render_ingest(RESOURCES, NOTIFIER)
+    [capacity] = [
+        r for r in definition["States"][state]["Retry"] if "Glue.ConcurrentRunsExceededException" in r["ErrorEquals"]
+    ]
+    assert capacity["ErrorEquals"] == ["Glue.ConcurrentRunsExceededException"]
+    assert 10 <= _expected_wait_hours(capacity) <= 24
+    # while it waits, a freed slot is taken within a minute
+    assert capacity["MaxDelaySeconds"] <= 60
+    others = [r for r in definition["States"][state]["Retry"] if r is not capacity]
+    assert all(_expected_wait_hours(r) < 0.1 for r in others)  # real errors still surface in minutes

@@ -93,7 +93,8 @@ def diagnose(failed: FailedRun) -> Diagnosis:
         )
     if failed.error == "Glue.ConcurrentRunsExceededException":
         return Diagnosis(
-            f"Glue refused the job run: too many runs of the job at once, still after the retries ({failed.cause})",
+            "Glue refused the job run: the job stayed at its MaxConcurrentRuns for the whole capacity wait"
+            f" (about 12 hours; {failed.cause})",
             transient=True,
         )
     if failed.error == "States.Runtime" and "Item" in failed.cause:
