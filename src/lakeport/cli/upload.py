@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 import typer
 from rich.console import Console
@@ -17,11 +17,12 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from ..contract import Contract
 from ..errors import ConfigurationError
-from ..registry import ContractRegistry
 from ..upload import MIB, Uploader, UploadProgress, UploadResult, UploadSettings
 from .app import console, fail, guard, state
+
+if TYPE_CHECKING:  # the contract models load only when an upload names a dataset
+    from ..contract import Contract
 
 
 class RichUploadProgress(UploadProgress):
@@ -107,6 +108,8 @@ def upload(
     resources = s.resources
     contract: Optional[Contract] = None
     if dataset:
+        from ..registry import ContractRegistry
+
         registry = ContractRegistry(s.aws.client("dynamodb"), resources.datasets_table)
         contract = guard(lambda: registry.get(dataset))
     elif not prefix:
