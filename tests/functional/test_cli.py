@@ -152,3 +152,50 @@ def test_history_time_travel_rollback_and_maintenance(cli, lake: Lake):  # type:
     assert count("--as-of", str(oldest["snapshot_id"])) == str(oldest["rows"])  # retention is a week
     out = cli("history", "nope.nothing", ok=False)
     assert "DatasetNotFoundError" in out
+
+
+class _Executions:
+    """A Step Functions client whose executions have the statuses given (the rest is the emulator's)."""
+
+    def __init__(self, statuses: dict) -> None:
+        self.statuses = statuses
+
+    def describe_execution(self, executionArn: str) -> dict:
+        return {"status": self.statuses[executionArn]}
+
+
+def test_local_up_shows_a_retried_attempt_as_a_retry_not_as_the_runs_end(lake: Lake, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Two attempts collide on the dataset lock; the first is retried by the state machine. The run
+    lines say so, and FAILED appears only when the execution has ended."""
+    from types import SimpleNamespace
+
+    from lakeport.cli import local
+    from lakeport.ledger.runs import RunLedger, RunRecord
+
+    statuses = {"arn:exec:1": "RUNNING", "arn:exec:2": "RUNNING"}
+    aws = SimpleNamespace(
+        client=lambda name: _Executions(statuses) if name == "stepfunctions" else lake.aws.client(name)
+    )
+    stack = SimpleNamespace(aws=aws, resources=lake.resources)
+    ledger = RunLedger(lake.aws.client("dynamodb"), lake.resources.runs_table)
+    for run_id, arn in (("r-1", "arn:exec:1"), ("r-2", "arn:exec:2")):
+        ledger.start(RunRecord(dataset="sales.orders", run_id=run_id, execution_arn=arn))
+    busy = "DatasetBusyError: dataset sales.orders is locked by run r-2"
+    ledger.fail("sales.orders", "r-1", busy)
+    seen: dict = {}
+
+    local._watch_runs(stack, seen)
+    out = capsys.readouterr().out
+    assert f"run r-1 of sales.orders: attempt 1 is retried ({busy})" in out
+    assert "FAILED" not in out
+
+    ledger.start(RunRecord(dataset="sales.orders", run_id="r-1", execution_arn="arn:exec:1"))  # the retry
+    ledger.finish("sales.orders", "r-1", state="SUCCEEDED", files=1, rows_read=7, rows_written=7)
+    local._watch_runs(stack, seen)
+    out = capsys.readouterr().out
+    assert "run r-1 of sales.orders: SUCCEEDED (1 file(s)" in out  # one poll sees the retry's end
+
+    ledger.fail("sales.orders", "r-2", "InputError: no such object")
+    statuses["arn:exec:2"] = "FAILED"  # the execution ended: the failure is the run's end
+    local._watch_runs(stack, seen)
+    assert "run r-2 of sales.orders: FAILED: InputError: no such object" in capsys.readouterr().out

@@ -24,21 +24,38 @@ def _shell_lines(environment: Dict[str, str]) -> str:
     return "\n".join(f"  export {name}={value}" for name, value in environment.items())
 
 
+def _still_running(stack: Any, execution_arn: Optional[str]) -> bool:
+    """Whether the run's execution goes on: a failed attempt it will retry has not ended the run."""
+    if not execution_arn:
+        return False
+    try:
+        status = stack.aws.client("stepfunctions").describe_execution(executionArn=execution_arn)["status"]
+    except Exception:  # an execution that cannot be read says nothing either way: show the failure
+        return False
+    return bool(status == "RUNNING")
+
+
 def _watch_runs(stack: Any, seen: Dict[Tuple[str, str], str]) -> None:
-    """Print each run when it starts and when it ends."""
+    """Print each run when it starts and when it ends; an attempt the state machine retries (its
+    execution still running) is shown as a retry, not as the run's end."""
     from ..ledger.runs import RunLedger
 
     for record in reversed(RunLedger(stack.aws.client("dynamodb"), stack.resources.runs_table).list(limit=50)):
         key = (record.dataset, record.run_id)
-        if seen.get(key) == record.state:
+        shown = record.state
+        if record.state == "FAILED" and _still_running(stack, record.execution_arn):
+            shown = f"RETRYING {record.attempts}"
+        if seen.get(key) == shown:
             continue
-        seen[key] = record.state
+        seen[key] = shown
         line = f"run {record.run_id} of {record.dataset}: {record.state}"
         if record.state == "SUCCEEDED":
             line += (
                 f" ({record.files} file(s); read {record.rows_read}, written {record.rows_written},"
                 f" quarantined {record.rows_quarantined}; {record.duration_seconds or 0:.1f} s; engine {record.engine})"
             )
+        elif shown.startswith("RETRYING"):
+            line = f"run {record.run_id} of {record.dataset}: attempt {record.attempts} is retried ({record.error})"
         elif record.state == "FAILED":
             line += f": {record.error}"
         console.print(line, highlight=False, soft_wrap=True)
