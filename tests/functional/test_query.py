@@ -111,3 +111,29 @@ def test_translation_keeps_athena_meaning():  # type: ignore[no-untyped-def]
         ("db", "t"),
         ("db", "u"),
     ]
+
+
+def test_athena_pseudo_columns_name_each_rows_data_file_and_its_time(lake):  # type: ignore[no-untyped-def]
+    """ "$path" and "$file_modified_time" as on Athena: checked against the table's own file list and S3."""
+    text = _source(120)
+    lake.apply(CONTRACT)
+    lake.ingest("shop.payments", [lake.put("shop/payments/p.csv", text)])
+
+    table = lake.table("shop.payments")
+    expected = {}
+    s3 = lake.aws.client("s3")
+    for task in table.scan().plan_files():
+        bucket, _, key = task.file.file_path[len("s3://") :].partition("/")
+        modified = s3.head_object(Bucket=bucket, Key=key)["LastModified"]
+        expected[task.file.file_path] = (task.file.record_count, modified.replace(microsecond=0))
+    assert len(expected) > 1  # one file per month partition
+
+    got = lake.query(
+        'SELECT "$path" AS path, "$file_modified_time" AS modified, count(*) AS n FROM shop.payments'
+        " GROUP BY 1, 2 ORDER BY 1"
+    )
+    assert {g["path"]: (g["n"], g["modified"].replace(microsecond=0)) for g in got} == expected
+    # a filter on the file, as Athena users write it; and the columns stay hidden from a plain SELECT *
+    one = sorted(expected)[0]
+    assert lake.query(f"SELECT count(*) AS n FROM shop.payments WHERE \"$path\" = '{one}'") == [{"n": expected[one][0]}]
+    assert "$path" not in lake.query("SELECT * FROM shop.payments LIMIT 1")[0]

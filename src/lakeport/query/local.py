@@ -20,7 +20,7 @@ import pyarrow.dataset as ds
 from ..catalog import Catalog
 from ..engine.layout import list_parquet, split_uri
 from ..errors import ConfigurationError, TerminalError
-from .translate import TableRef, table_references, to_duckdb
+from .translate import TableRef, pseudo_columns, table_references, to_duckdb
 
 
 class QueryError(TerminalError):
@@ -109,10 +109,33 @@ class LocalQueryEngine:
         snapshot_id = resolve_snapshot(loaded, as_of if as_of is not None else self.as_of)
         return snapshot_dataset(loaded, self.filesystem, snapshot_id)
 
+    def with_pseudo_columns(self, dataset: ds.Dataset, names: List[str]) -> pa.Table:
+        """The dataset's rows with Athena's ``"$path"`` (the data file's s3:// URI) and
+        ``"$file_modified_time"`` (its last modification, UTC) for the ``names`` asked for."""
+        parts = []
+        fragments = list(dataset.get_fragments())
+        modified: Dict[str, Any] = {}
+        if "$file_modified_time" in names and fragments:
+            infos = self.filesystem.get_file_info([f.path for f in fragments])
+            modified = {info.path: info.mtime for info in infos}
+        for fragment in fragments:
+            rows = fragment.to_table(schema=dataset.schema)
+            if "$path" in names:
+                rows = rows.append_column("$path", pa.array([f"s3://{fragment.path}"] * rows.num_rows, pa.string()))
+            if "$file_modified_time" in names:
+                stamp = pa.scalar(modified.get(fragment.path), pa.timestamp("us", tz="UTC"))
+                rows = rows.append_column("$file_modified_time", pa.array([stamp] * rows.num_rows, stamp.type))
+            parts.append(rows)
+        if parts:
+            return pa.concat_tables(parts)
+        extra = [pa.field("$path", pa.string()), pa.field("$file_modified_time", pa.timestamp("us", tz="UTC"))]
+        return pa.schema([*dataset.schema, *(f for f in extra if f.name in names)]).empty_table()
+
     def execute(self, sql: str) -> pa.Table:
         import duckdb
 
         references: List[TableRef] = table_references(sql)
+        pseudo = pseudo_columns(sql)
         translated = to_duckdb(sql, {ref.key: ref.alias for ref in references if ref.as_of is not None})
         connection = duckdb.connect(database=":memory:")
         try:
@@ -126,7 +149,8 @@ class LocalQueryEngine:
                         f"table '{table}' has no database; write it as <database>.{table} (e.g. sales.{table})"
                     )
                 alias = f"__lakeport_{ref.alias}"
-                connection.register(alias, self.dataset(database, table, ref.as_of))
+                dataset = self.dataset(database, table, ref.as_of)
+                connection.register(alias, self.with_pseudo_columns(dataset, pseudo) if pseudo else dataset)
                 if ref.as_of is None:
                     connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
                     connection.execute(f'CREATE OR REPLACE VIEW "{database}"."{table}" AS SELECT * FROM "{alias}"')

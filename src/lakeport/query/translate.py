@@ -103,6 +103,19 @@ def table_references(sql: str) -> List[TableRef]:
     return found
 
 
+# Athena's hidden columns: each row's data file and that file's last modification time. A table
+# gets them only in a statement that names one (reading them costs a pass over every file).
+PSEUDO_COLUMNS = ("$path", "$file_modified_time")
+
+
+def pseudo_columns(sql: str) -> List[str]:
+    """The Athena pseudo-columns (``"$path"``, ``"$file_modified_time"``) the statement names."""
+    from sqlglot import exp
+
+    named = {column.name for column in _parse(sql).find_all(exp.Column)}
+    return [name for name in PSEUDO_COLUMNS if name in named]
+
+
 def referenced_tables(sql: str) -> List[Tuple[str, str]]:
     """(database, table) of every table the statement reads, CTE names excluded."""
     from sqlglot import exp
