@@ -465,3 +465,47 @@ def test_a_hive_table_left_by_the_first_version_is_refused_with_how_to_rebuild_i
     assert "lakeport ingest sales.orders --force" in hint
     record = lake.ingestor.files.get(obj)
     assert record is not None and record.state == "FAILED"
+
+
+NULL_MARKERS = """
+dataset: lab.readings
+owner: t@example.com
+source: {prefix: lab/readings/, format: csv}
+schema:
+  - {name: id, type: bigint, nullable: false}
+  - {name: reading, type: double, null_values: [NA, "-"]}
+  - {name: needed, type: int, nullable: false, null_values: [NA]}
+  - {name: country, type: char(2)}
+  - {name: note, type: string}
+"""
+# row 3's `needed` is a marker in a required column; row 5's reading is a quoted marker
+MARKED = 'id,reading,needed,country,note\n1,12.5,1,NA,\n2,NA,2,DE,""\n3,-,NA,NA,x\n4,,4,FR,"NA"\n5,"NA",5,NA,y\n'
+
+
+def test_null_markers_per_column_and_empty_versus_quoted_empty(lake) -> None:  # type: ignore[no-untyped-def]
+    lake.apply(NULL_MARKERS)
+    summary = lake.ingest("lab.readings", [lake.put("lab/readings/r.csv", MARKED)])
+    assert summary.totals()["rows_read"] == 5 and summary.totals()["rows_quarantined"] == 1
+    rows = lake.query("SELECT id, reading, needed, country, note FROM lab.readings ORDER BY id")
+    assert rows == [
+        # an empty field is null (the source's null_values: [""]); NA stays a country code
+        {"id": 1, "reading": 12.5, "needed": 1, "country": "NA", "note": None},
+        # the column's marker; a quoted empty string stays an empty string
+        {"id": 2, "reading": None, "needed": 2, "country": "DE", "note": ""},
+        # a column's markers match quoted text too; another column keeps "NA" as text
+        {"id": 4, "reading": None, "needed": 4, "country": "FR", "note": "NA"},
+        {"id": 5, "reading": None, "needed": 5, "country": "NA", "note": "y"},
+    ]
+    [bad] = lake.query("SELECT lakeport_source_row, lakeport_reason, needed FROM lab.readings_quarantine")
+    assert bad["lakeport_source_row"] == 3 and "needed" in bad["lakeport_reason"] and bad["needed"] == "NA"
+
+    # null_values: [] keeps empty text: an empty note is "", an empty number is not a number
+    lake.apply(
+        NULL_MARKERS.replace("lab.readings", "lab.raw_readings")
+        .replace("lab/readings/", "lab/raw/")
+        .replace("format: csv}", "format: csv, options: {null_values: []}}")
+    )
+    summary = lake.ingest("lab.raw_readings", [lake.put("lab/raw/r.csv", "id,reading,needed,country,note\n1,,1,NA,\n")])
+    assert summary.totals()["rows_quarantined"] == 1
+    [rejected] = lake.query("SELECT lakeport_reason, note FROM lab.raw_readings_quarantine")
+    assert "reading" in rejected["lakeport_reason"] and rejected["note"] == ""

@@ -140,6 +140,24 @@ def test_messy_csv_in_latin1_with_semicolons(spark_engine: Any, work: str) -> No
     both(spark_engine, contract, [write(work, "latin1.csv", text, encoding="latin-1")], work)
 
 
+NULL_MARKERS_CONTRACT = """
+source: {prefix: markers/, format: csv}
+schema:
+  - {name: id, type: bigint, nullable: false}
+  - {name: reading, type: double, null_values: [NA, "-"]}
+  - {name: needed, type: int, nullable: false, null_values: [NA]}
+  - {name: country, type: char(2)}
+  - {name: note, type: string}
+"""
+NULL_MARKERS_CSV = (
+    'id,reading,needed,country,note\n1,12.5,1,NA,\n2,NA,2,DE,""\n3,-,NA,NA,x\n4,,4,FR,"NA"\n5,"NA",5,NA,y\n'
+)
+
+
+def test_per_column_null_markers(spark_engine: Any, work: str) -> None:
+    both(spark_engine, contract_of(NULL_MARKERS_CONTRACT), [write(work, "markers.csv", NULL_MARKERS_CSV)], work)
+
+
 def test_utf8_file_with_invalid_bytes(spark_engine: Any, work: str) -> None:
     body = "id,label\n1,ok\n2,caf\xe9\n3,fine\n".encode("latin-1")
     contract = contract_of("""

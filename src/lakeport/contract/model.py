@@ -145,6 +145,10 @@ class Column(_Strict):
     source: Optional[str] = None
     format: Optional[str] = None
     comment: Optional[str] = None
+    # texts that also mean "no value" in this column, besides source.options.null_values (which
+    # apply to every column of a CSV): e.g. [NA, "-"] for a number that a country code beside it
+    # must not lose. Matched whole, quoted or not; applies to text input (CSV, JSON strings).
+    null_values: Optional[List[str]] = None
 
     @model_validator(mode="before")
     @classmethod

@@ -375,7 +375,10 @@ def conform(
         else:
             if values.type != pa.string():
                 values = pc.cast(values, pa.string())
-            text[column.name] = values
+            text[column.name] = values  # as read: a quarantined row shows the marker itself
+            if column.null_values:
+                marked = pc.is_in(values, value_set=pa.array(column.null_values, pa.string()))
+                values = pc.if_else(marked, pa.scalar(None, pa.string()), values)
             converted = convert_text(values, column)
         typed[column.name] = converted.values
         parts.append(converted.reason)

@@ -31,6 +31,8 @@ def conform(frame: DataFrame, contract: Contract) -> DataFrame:
     conversion_reasons: List[SparkColumn] = []
     for i, column in enumerate(contract.columns):
         text = F.col(text_name(i))
+        if column.null_values:  # the column's own "no value" markers, as the python engine reads them
+            text = F.when(text.isin(*column.null_values), F.lit(None).cast("string")).otherwise(text)
         result = convert(text, column)
         value, reason = result.value, result.reason
         if i in typed_inputs:
