@@ -163,3 +163,28 @@ def test_the_examples_are_valid(tmp_path):  # type: ignore[no-untyped-def]
     folder = FOLDER / "contracts"
     datasets = sorted(load_contract_file(p).dataset for p in folder.glob("*.yaml"))
     assert datasets == ["finance.accounts", "iot.readings", "sales.orders"]
+
+
+WEATHER = """
+dataset: wx.hourly
+owner: t@example.com
+source: {prefix: wx/hourly/, format: csv}
+schema:
+  - {name: month, type: int}
+  - {name: time_hour, type: timestamp}
+partition_by: [{name: month, from: time_hour, transform: month}]
+"""
+
+
+def test_a_partition_named_like_a_file_column_says_how_to_keep_both():  # type: ignore[no-untyped-def]
+    with pytest.raises(ContractError) as raised:
+        load_contract_text(WEATHER, "wx.yaml")
+    text = str(raised.value)
+    assert "'month' is already a column of the schema" in text
+    fix = "{name: month_in_file, source: month, type: int}"
+    assert fix in text
+    # the suggested fix, pasted in, is a valid contract: the partition is 'month', the file's column still read
+    contract = load_contract_text(WEATHER.replace("{name: month, type: int}", fix), "wx.yaml")
+    assert [p.name for p in contract.partition_by] == ["month"]
+    first = contract.columns[0]
+    assert (first.name, first.source_name) == ("month_in_file", "month")

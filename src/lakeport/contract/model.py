@@ -408,9 +408,12 @@ class Contract(_Strict):
                         f"{where}.transform: '{field.transform}' needs a date or timestamp column; '{src}' is {ctype}"
                     )
                 if field.name in by_name:
+                    taken = by_name[field.name]
                     problems.append(
-                        f"{where}.name: '{field.name}' is already a column of the schema;"
-                        " name the derived partition differently"
+                        f"{where}.name: '{field.name}' is already a column of the schema; name the derived"
+                        f" partition differently, or keep '{field.name}' for the partition and give the file's"
+                        f" column another name: {{name: {field.name}_in_file, source:"
+                        f" {taken.source_name}, type: {taken.type}}}"
                     )
         if len(self.partition_by) > 3:
             problems.append("partition_by: more than 3 partition keys makes tiny files; use at most 3")
