@@ -244,10 +244,22 @@ class Ingestor:
                 force=request.force,
                 resume=resume,
             )
-            if claim.claimed:
-                claimed.append(obj)
-            else:
+            if not claim.claimed:
                 summary.skipped.append(claim.describe())
+                continue
+            earlier = None if request.force or resume else self.files.same_content(obj)
+            if earlier is not None:
+                # the same bytes again under the same key: reading them would only quarantine every
+                # row as a duplicate key; the ledger records the delivery and what it duplicates
+                why = (
+                    f"the same content (ETag {obj.etag}, {obj.size} bytes) as version {earlier.version_id}"
+                    f" ingested by run {earlier.run_id}: a duplicate delivery, not read again"
+                    " (lakeport replay <dataset> --object <uri> reads it anyway)"
+                )
+                self.files.finish(obj, run_id, SUCCEEDED, 0, 0, 0, 0, reason=why)
+                summary.skipped.append(f"{obj.uri} (version {obj.version_id}): {why}")
+                continue
+            claimed.append(obj)
         return claimed
 
     def _ingest(

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from lakeport.engine.model import QUARANTINED, SUCCEEDED
+from lakeport.examples import FOLDER as EXAMPLES
 from lakeport.ledger.files import FileLedger
 
 pytestmark = pytest.mark.py39
@@ -509,3 +510,31 @@ def test_null_markers_per_column_and_empty_versus_quoted_empty(lake) -> None:  #
     assert summary.totals()["rows_quarantined"] == 1
     [rejected] = lake.query("SELECT lakeport_reason, note FROM lab.raw_readings_quarantine")
     assert "reading" in rejected["lakeport_reason"] and rejected["note"] == ""
+
+
+def test_the_same_bytes_uploaded_again_to_the_same_key_are_a_duplicate_delivery(lake) -> None:  # type: ignore[no-untyped-def]
+    """A re-upload of an unchanged file makes a new S3 version; reading it would quarantine every row
+    as a duplicate key. It is recorded as a duplicate delivery instead; changed bytes are read."""
+    lake.apply_example("orders")
+    body = (EXAMPLES / "raw" / "sales" / "orders" / "orders-2024-01-02.csv").read_bytes()
+    first = lake.put("sales/orders/orders-2024-01-02.csv", body)
+    lake.ingest("sales.orders", [first])
+    rows, quarantined = (
+        lake.query("SELECT count(*) AS n FROM sales.orders")[0]["n"],
+        lake.query("SELECT count(*) AS n FROM sales.orders_quarantine")[0]["n"],
+    )
+
+    again = lake.put("sales/orders/orders-2024-01-02.csv", body)
+    assert again.version_id != first.version_id
+    summary = lake.ingest("sales.orders", [again])
+    assert summary.files == [] and len(summary.skipped) == 1
+    assert "a duplicate delivery, not read again" in summary.skipped[0] and first.version_id in summary.skipped[0]
+    assert lake.query("SELECT count(*) AS n FROM sales.orders")[0]["n"] == rows
+    assert lake.query("SELECT count(*) AS n FROM sales.orders_quarantine")[0]["n"] == quarantined
+    record = FileLedger(lake.aws.client("dynamodb"), lake.resources.files_table).get(again)
+    assert record.state == "SUCCEEDED" and record.rows_read == 0 and "duplicate delivery" in record.reason
+
+    changed = lake.put("sales/orders/orders-2024-01-02.csv", body + b"9001,2024-01-02 10:00:00,Late Ltd,DE,1.00,open\n")
+    summary = lake.ingest("sales.orders", [changed])
+    [outcome] = summary.files
+    assert outcome.rows_read == rows + quarantined + 1  # every row of the changed file is read

@@ -379,6 +379,27 @@ class FileLedger:
         values = self._read(obj)
         return FileRecord.from_values(values) if values else None
 
+    def same_content(self, obj: SourceObject) -> Optional[FileRecord]:
+        """An earlier version of ``obj``'s key, already ingested, with the same ETag and size: the
+        same bytes delivered again (a re-upload of an unchanged file). None if there is none."""
+        object_key, version = obj.ledger_key
+        items = self._query(
+            f"listing the versions of {obj.uri}",
+            KeyConditionExpression="#object_key = :key",
+            ExpressionAttributeNames={"#object_key": "object_key"},
+            ExpressionAttributeValues={":key": attr(object_key)},
+            ConsistentRead=True,
+        )
+        for record in (FileRecord.from_values(i) for i in items):
+            if (
+                record.object_version != version
+                and record.state in DONE_STATES
+                and record.etag == obj.etag
+                and record.size == obj.size
+            ):
+                return record
+        return None
+
     def for_run(self, run_id: str) -> List[FileRecord]:
         """Every object a run claimed, by object key (the ``by_run`` index is eventually consistent)."""
         items = self._query(
