@@ -538,3 +538,28 @@ def test_the_same_bytes_uploaded_again_to_the_same_key_are_a_duplicate_delivery(
     summary = lake.ingest("sales.orders", [changed])
     [outcome] = summary.files
     assert outcome.rows_read == rows + quarantined + 1  # every row of the changed file is read
+
+
+def test_rows_keep_their_numbers_in_the_file_around_an_unparseable_row(lake) -> None:  # type: ignore[no-untyped-def]
+    """An unparseable row is quarantined with its own row number, and the rows after it keep theirs."""
+    lake.apply(
+        """
+dataset: lab.counts
+owner: t@example.com
+source: {prefix: lab/counts/, format: csv, options: {skip_rows: 1}}
+schema:
+  - {name: id, type: bigint, nullable: false}
+  - {name: n, type: int}
+"""
+    )
+    text = "exported 2026-12-06\nid,n\n1,10\n2,20,extra\n3,not a number\n4,40\n5,50,x,y\n6,60\n"
+    summary = lake.ingest("lab.counts", [lake.put("lab/counts/c.csv", text)])
+    assert summary.totals()["rows_read"] == 6 and summary.totals()["rows_quarantined"] == 3
+    quarantined = lake.query(
+        "SELECT lakeport_source_row AS row, lakeport_reason AS reason FROM lab.counts_quarantine ORDER BY 1"
+    )
+    assert [q["row"] for q in quarantined] == [2, 3, 5]
+    assert "3 fields where 2 were expected" in quarantined[0]["reason"]
+    assert "not a number" in quarantined[1]["reason"]
+    written = lake.query("SELECT id, lakeport_source_row AS row FROM lab.counts ORDER BY id")
+    assert [(w["id"], w["row"]) for w in written] == [(1, 1), (4, 4), (6, 6)]

@@ -285,14 +285,16 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
         )
     info.missing_columns = [c.source_name for c in missing]
 
-    invalid: List[str] = []
+    # (data row number, reason, text) of each row pyarrow could not split into the header's fields;
+    # pyarrow numbers records from the file's first line, skipped lines and header included
+    invalid: List[Tuple[int, str, str]] = []
+    # rows reported unparseable that the good rows' numbering has not passed yet
+    unparsed_ahead: List[int] = []
 
     def on_invalid(row: Any) -> str:
-        invalid.append(
-            reasons.unparseable_row(f"{row.actual_columns} fields where {row.expected_columns} were expected")
-            + "\x00"
-            + (row.text or "")
-        )
+        number = row.number - skip if row.number is not None else -1
+        reason = reasons.unparseable_row(f"{row.actual_columns} fields where {row.expected_columns} were expected")
+        invalid.append((number, reason, row.text or ""))
         return "skip"
 
     read_options = pacsv.ReadOptions(
@@ -331,14 +333,19 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
         next_row = 1
         for batch in reader:
             gate.parsed()
+            unparsed_ahead.extend(number for number, _, _ in invalid if number >= next_row)
             if batch.num_rows:
+                # the good rows keep their own numbers in the file: an unparseable row before them
+                # is skipped by pyarrow, not by the numbering
+                numbers = _row_numbers(next_row, batch.num_rows, unparsed_ahead)
                 encoded = TextBatch(
                     columns={wanted[n]: batch.column(n) for n in present},
-                    row_numbers=_row_numbers(next_row, batch.num_rows),
+                    row_numbers=numbers,
                     encoded=True,
                 )
                 yield decode_text(encoded, contract) if decode else encoded
-                next_row += batch.num_rows
+                next_row = int(numbers[-1].as_py()) + 1
+                unparsed_ahead[:] = [n for n in unparsed_ahead if n >= next_row]
             if invalid:
                 taken = invalid[:]
                 del invalid[: len(taken)]
@@ -351,18 +358,22 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
         stream.close()
 
 
-def _row_numbers(first: int, n: int) -> pa.Array:
+def _row_numbers(first: int, n: int, skipped: Sequence[int] = ()) -> pa.Array:
+    """``n`` row numbers from ``first`` on, leaving out the ``skipped`` ones."""
     # from numpy, not from a Python range: a million Python ints cost a fifth of a second
-    return pa.array(np.arange(first, first + n, dtype=np.int64))
+    candidates = np.arange(first, first + n + len(skipped), dtype=np.int64)
+    if len(skipped):
+        candidates = candidates[~np.isin(candidates, np.asarray(skipped, dtype=np.int64))]
+    return pa.array(candidates[:n])
 
 
-def _unparseable_batch(entries: List[str], contract: Contract) -> TextBatch:
-    errors, raw_text = zip(*(e.split("\x00", 1) for e in entries))
+def _unparseable_batch(entries: List[Tuple[int, str, str]], contract: Contract) -> TextBatch:
+    numbers, errors, raw_text = zip(*entries)
     n = len(entries)
     columns = {c.name: pa.nulls(n, pa.string()) for c in contract.columns}
     return TextBatch(
         columns=columns,
-        row_numbers=pa.nulls(n, pa.int64()),
+        row_numbers=pa.array([None if number < 1 else number for number in numbers], pa.int64()),
         errors=pa.array(errors, pa.string()),
         raw=pa.array(raw_text, pa.string()),
     )
