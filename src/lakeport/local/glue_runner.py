@@ -203,6 +203,11 @@ class GlueRunner:
                     return True
         return False
 
+    def executing(self) -> int:
+        """How many job runs are inside their entry point right now (work under way, not waiting)."""
+        with self._lock:
+            return sum(1 for r in self._records if r.state == "RUNNING")
+
     def records(self) -> List[JobRunRecord]:
         """The runs executed so far, oldest first."""
         with self._lock:

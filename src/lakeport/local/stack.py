@@ -249,24 +249,38 @@ class LocalStack:
             arns += [execution["executionArn"] for execution in page["executions"]]
         return arns
 
-    def wait_idle(self, timeout: float = 60.0, poll_seconds: float = 0.1) -> None:
+    def wait_idle(self, timeout: float = 60.0, poll_seconds: float = 0.1, limit: Optional[float] = None) -> None:
         """Wait until no message is queued or in flight, no execution runs and no job run is active.
 
-        Idle must be observed twice in a row, so a hand-over between parts (a message deleted just
-        as its execution starts) is not mistaken for the end.
+        ``timeout`` bounds a stall, not the wait: while the stack makes progress (what is busy
+        changes, or a job run is inside its entry point) the wait goes on, so a loaded machine only
+        makes it longer; a stack that stays the same for ``timeout`` seconds fails at once with what
+        it is stuck on. ``limit`` (default ten times ``timeout``) caps the whole wait. Idle must be
+        observed twice in a row, so a hand-over between parts (a message deleted just as its
+        execution starts) is not mistaken for the end.
         """
-        deadline = time.monotonic() + timeout
+        started = last_progress = time.monotonic()
+        cap = limit if limit is not None else 10 * timeout
         quiet = 0
-        busy: List[str] = []
+        previous: Optional[List[str]] = None
         while True:
             busy = self.busy_parts()
             quiet = 0 if busy else quiet + 1
             if quiet >= 2:
                 return
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if busy != previous or self.glue.executing():
+                last_progress = now
+            previous = busy
+            if now - last_progress >= timeout:
                 raise StackNotIdleError(
-                    f"the local stack was still busy after {timeout:.0f} s: {'; '.join(busy)}",
+                    f"the local stack made no progress for {timeout:.0f} s: {'; '.join(busy)}",
                     hint="look at the executions (lakeport runs) and the dispatcher's logs",
+                )
+            if now - started >= cap:
+                raise StackNotIdleError(
+                    f"the local stack was still busy after {cap:.0f} s, though not stuck: {'; '.join(busy)}",
+                    hint="a run takes longer than this wait allows; look at lakeport runs",
                 )
             time.sleep(poll_seconds)
 
