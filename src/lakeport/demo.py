@@ -219,12 +219,13 @@ class Demo:
         tables = CuratedTables(open_catalog(stack.aws), stack.aws.client("glue"))
         table = Table(
             title="the curated Iceberg tables: one snapshot per run\n[dim]lakeport history <dataset>;"
-            " lakeport query --as-of <snapshot>; lakeport rollback <dataset> --to <snapshot>[/]",
+            " lakeport query --as-of <snapshot>;\nlakeport rollback <dataset> --to <snapshot>[/]",
             title_justify="left",
             header_style="bold",
         )
-        for column in ("dataset", "snapshot", "operation", "run", "+rows", "-rows", "rows"):
-            table.add_column(column, justify="right" if column.endswith("rows") else "left")
+        # ids whole on one line (they are what the commands above take); 'lakeport history' adds the run
+        for column in ("dataset", "snapshot", "operation", "+rows", "-rows", "rows"):
+            table.add_column(column, justify="right" if column.endswith("rows") else "left", no_wrap=True)
         for name, contract in sorted(contracts.items()):
             if not tables.exists(contract):
                 continue
@@ -233,7 +234,6 @@ class Demo:
                     name,
                     ("* " if info.current else "") + str(info.snapshot_id),
                     info.operation,
-                    info.run_id or "",
                     str(info.added_rows),
                     str(info.removed_rows),
                     str(info.total_rows),

@@ -61,6 +61,9 @@ def _watch_runs(stack: Any, seen: Dict[Tuple[str, str], str]) -> None:
         console.print(line, highlight=False, soft_wrap=True)
 
 
+LOCAL_UP_MAX_CONCURRENT_RUNS = 4
+
+
 @app.command()
 def up(
     port: int = typer.Option(DEFAULT_PORT, help="loopback port of the emulator's endpoint"),
@@ -82,7 +85,8 @@ def up(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    stack = LocalStack(port=port)
+    # several runs of a job at once, as Glue does (the tests' default of 2 makes the limit easy to reach)
+    stack = LocalStack(port=port, max_concurrent_runs=LOCAL_UP_MAX_CONCURRENT_RUNS)
     try:
         stack.start()
         wire(stack)
