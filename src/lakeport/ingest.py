@@ -48,8 +48,8 @@ from .errors import AccountingError, CommitIncompleteError, LakeportError
 from .iceberg.commit import CommitOutcome, RunCommit
 from .iceberg.reading import table_keys
 from .iceberg.tables import CONTRACT_VERSION_PROPERTY, CuratedTables, open_catalog
-from .ledger.files import DEFAULT_CLAIM_LEASE, FAILED, FileLedger, SourceObject
-from .ledger.locks import DatasetLock
+from .ledger.files import FAILED, FileLedger, SourceObject
+from .ledger.locks import DatasetLock, Heartbeat
 from .ledger.runs import RunLedger, RunRecord, new_run_id
 from .metrics import publish_run_metrics
 from .registry import ContractRegistry
@@ -57,7 +57,10 @@ from .resources import Resources
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LOCK_LEASE = 2 * 3600
+# A run's dataset lock and object claims are leased for minutes and renewed by a heartbeat while
+# the run lives: a killed run frees its dataset within a lease, not hours later.
+DEFAULT_LOCK_LEASE = 300
+HEARTBEATS_PER_LEASE = 5
 
 
 @dataclass
@@ -123,7 +126,8 @@ class Ingestor:
         engine_factory: EngineFactory = default_engine,
         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         lock_lease_seconds: int = DEFAULT_LOCK_LEASE,
-        claim_lease_seconds: int = DEFAULT_CLAIM_LEASE,
+        claim_lease_seconds: int = DEFAULT_LOCK_LEASE,
+        heartbeat_seconds: Optional[float] = None,
         publish_metrics: bool = True,
         filesystem: Any = None,
         iceberg_catalog: Any = None,
@@ -134,6 +138,11 @@ class Ingestor:
         self.clock = clock
         self.lock_lease_seconds = lock_lease_seconds
         self.claim_lease_seconds = claim_lease_seconds
+        self.heartbeat_seconds = (
+            heartbeat_seconds
+            if heartbeat_seconds is not None
+            else min(lock_lease_seconds, claim_lease_seconds) / HEARTBEATS_PER_LEASE
+        )
         self.publish_metrics = publish_metrics
         ddb = aws.client("dynamodb")
         self.registry = ContractRegistry(ddb, resources.datasets_table)
@@ -190,10 +199,21 @@ class Ingestor:
         summary = RunSummary(contract.dataset, run_id, "RUNNING", request.engine, request.engine_reason)
         claimed: List[SourceObject] = []
         commit = _Commit()
+        heartbeat: Optional[Heartbeat] = None
         try:
             lease = self.lock.acquire(contract.dataset, run_id, self.lock_lease_seconds)
+            heartbeat = Heartbeat(
+                self.lock,
+                self.files,
+                contract.dataset,
+                run_id,
+                self.lock_lease_seconds,
+                self.claim_lease_seconds,
+                self.heartbeat_seconds,
+            ).__enter__()
             commit.begun = lease.resuming
             claimed = self._claim(contract, run_id, request, summary, resume=lease.resuming)
+            heartbeat.watch(claimed)
             if lease.resuming:
                 # the rows of these objects may be visible already: keep them with this run
                 for obj in claimed:
@@ -222,6 +242,8 @@ class Ingestor:
                 raise
             raise error from exc
         finally:
+            if heartbeat is not None:
+                heartbeat.__exit__(None, None, None)
             try:
                 self.lock.release(contract.dataset, run_id)
             except LakeportError:

@@ -563,3 +563,71 @@ schema:
     assert "not a number" in quarantined[1]["reason"]
     written = lake.query("SELECT id, lakeport_source_row AS row FROM lab.counts ORDER BY id")
     assert [(w["id"], w["row"]) for w in written] == [(1, 1), (4, 4), (6, 6)]
+
+
+class _SlowEngine:
+    """The python engine, after a pause: a run long enough for several heartbeats."""
+
+    def __init__(self, seconds: float) -> None:
+        from lakeport.engine.python.engine import PythonEngine
+
+        self.inner, self.seconds = PythonEngine(), seconds
+        self.name = self.inner.name
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, name)
+
+    def run(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        import time
+
+        time.sleep(self.seconds)
+        return self.inner.run(*args, **kwargs)
+
+
+def test_a_live_run_keeps_its_short_lease_and_a_killed_one_frees_the_dataset(lake) -> None:  # type: ignore[no-untyped-def]
+    """Leases of seconds here (minutes by default): the heartbeat renews them while the run lives;
+    a holder that died (no heartbeat) blocks the dataset only until its lease runs out, and the
+    refusal says which command finishes it."""
+    import threading
+    import time
+
+    from lakeport.errors import DatasetBusyError
+    from lakeport.ingest import Ingestor, IngestRequest
+    from lakeport.ledger import DatasetLock
+
+    lake.apply_example("orders")
+    lock = DatasetLock(lake.aws.client("dynamodb"), lake.resources.datasets_table)
+    slow = Ingestor(
+        lake.aws,
+        lake.resources,
+        engine_factory=lambda name: _SlowEngine(5.0),
+        lock_lease_seconds=2,
+        heartbeat_seconds=0.2,
+    )
+    first = lake.put_example("sales/orders/orders-2024-01-02.csv")
+    result = {}
+    running = threading.Thread(
+        target=lambda: result.update(summary=slow.run(IngestRequest("sales.orders", [first], run_id="R-live")))
+    )
+    running.start()
+    try:
+        deadline = time.monotonic() + 30
+        while lock.holder("sales.orders") is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(3.0)  # longer than the lease: only the heartbeat keeps it
+        with pytest.raises(DatasetBusyError):
+            lock.acquire("sales.orders", "R-intruder", 60)
+    finally:
+        running.join(60)
+    assert result["summary"].state == "SUCCEEDED" and lock.holder("sales.orders") is None
+
+    # a run that died holding the lock: nothing renews it
+    lock.acquire("sales.orders", "R-dead", 1)
+    second = lake.put_example("sales/orders/orders-2024-01-03.csv")
+    with pytest.raises(DatasetBusyError) as refused:
+        lake.ingest("sales.orders", [second], run_id="R-next")
+    assert "lakeport replay sales.orders --run R-dead" in refused.value.hint
+    deadline = time.monotonic() + 30
+    while lock.holder("sales.orders") is not None and time.monotonic() < deadline:
+        time.sleep(0.1)  # the dead run's lease runs out: nobody renews it
+    assert lake.ingest("sales.orders", [second], run_id="R-next").state == "SUCCEEDED"

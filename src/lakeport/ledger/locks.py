@@ -4,7 +4,9 @@ The lock lives in two attributes of the registry's head item (``version = 0``): 
 run id holding it) and ``lock_expires_at`` (epoch seconds). The registry's optimistic lock uses other
 attributes (``latest_version``), so applying a contract and holding the dataset lock never interfere.
 A lock whose lease ran out is free: a crashed run does not block the dataset for longer than its
-lease. The lock never creates the head item; a dataset without a contract has nothing to lock.
+lease. The lease is short (minutes) because a live run renews it (:class:`Heartbeat`), so a killed
+run (kill -9, a lost host) frees its dataset minutes later, not hours. The lock never creates the
+head item; a dataset without a contract has nothing to lock.
 
 A run that starts making its output visible (the catalog switch) first records ``commit_run`` (its
 run id) on the same item. Until :meth:`DatasetLock.end_commit` clears it, no *other* run can take the
@@ -16,14 +18,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from botocore.exceptions import ClientError
 
 from lakeport.aws import translate
 from lakeport.clock import epoch, from_epoch, iso
 from lakeport.dynamo import attr, from_item, is_condition_failure, names_for, old_item, values_for
-from lakeport.errors import DatasetBusyError, DatasetNotFoundError
+from lakeport.errors import ClaimLostError, DatasetBusyError, DatasetNotFoundError
 
 HEAD_VERSION = 0
 
@@ -213,5 +215,73 @@ def _refusal(dataset: str, owner: str, current: Dict[str, Any], action: str) -> 
     until = iso(from_epoch(int(expires))) if expires is not None else "unknown"
     return DatasetBusyError(
         f"dataset {dataset} is locked by run {holder} until {until}; run {owner} must wait",
-        hint="retry after the holder finishes or its lease expires; 'lakeport runs' shows what is running",
+        hint=f"a live run renews its lease every minute, so a killed one frees the dataset by {until} and"
+        f" the next ingest takes over; to finish run {holder} now: 'lakeport replay {dataset} --run {holder}'"
+        " ('lakeport runs' shows what is running)",
     )
+
+
+class Heartbeat:
+    """Renews a run's dataset lock and its object claims from a background thread while the run
+    lives, so both leases can be short: if the process dies, renewals stop and the leases run out.
+
+    A renewal the lock refuses (another run took it after a stall longer than the lease) stops the
+    heartbeat and is kept in :attr:`lost`; the run's commit then fails its own lock check, so two
+    runs never write at once.
+    """
+
+    def __init__(
+        self,
+        lock: DatasetLock,
+        files: Any,
+        dataset: str,
+        owner: str,
+        lease_seconds: int,
+        claim_lease_seconds: int,
+        every_seconds: float,
+    ) -> None:
+        import threading
+
+        self.lock, self.files, self.dataset, self.owner = lock, files, dataset, owner
+        self.lease_seconds, self.claim_lease_seconds, self.every_seconds = (
+            lease_seconds,
+            claim_lease_seconds,
+            every_seconds,
+        )
+        self.claims: List[Any] = []
+        self.lost: Optional[Exception] = None
+        self.beats = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{owner}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=max(5.0, self.every_seconds))
+
+    def watch(self, claims: List[Any]) -> None:
+        """Renew these object claims too from now on."""
+        self.claims = list(claims)
+
+    def _run(self) -> None:
+        import logging
+
+        log = logging.getLogger("lakeport.ingest")
+        while not self._stop.wait(self.every_seconds):
+            try:
+                self.lock.renew(self.dataset, self.owner, self.lease_seconds)
+                for obj in list(self.claims):
+                    try:
+                        self.files.renew(obj, self.owner, self.claim_lease_seconds)
+                    except ClaimLostError:  # finished (its outcome recorded) or taken back: not ours to renew
+                        self.claims.remove(obj)
+                self.beats += 1
+            except DatasetBusyError as exc:
+                self.lost = exc
+                log.warning("run %s lost the lock of %s: %s", self.owner, self.dataset, exc)
+                return
+            except Exception as exc:  # a missed beat is retried at the next one; the lease allows several
+                log.warning("run %s could not renew its leases on %s: %s", self.owner, self.dataset, exc)
