@@ -106,7 +106,7 @@ ROW = "1,2024-01-01 00:00:00,a,DE,1.00,NEW\n"
             (HEADER + "2,2024-01-01 00:00:00," + "x" * (8 << 20) + ",DE,1.00,NEW\n" + ROW).encode(),
             SUCCEEDED,
             1,
-            "8388608 characters, more than the 40 of varchar(40)",
+            "bytes long, more than source.max_row_bytes (4194304)",
         ),
         (
             "unterminated-quote.csv",

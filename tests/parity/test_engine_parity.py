@@ -167,6 +167,15 @@ schema: [{name: id, type: bigint}, {name: label, type: string}]
     both(spark_engine, contract, [write(work, "bytes.csv", body)], work)
 
 
+def test_rows_longer_than_the_row_limit(spark_engine: Any, work: str) -> None:
+    contract = contract_of("""
+source: {prefix: long/, format: csv, max_row_bytes: 2KiB}
+schema: [{name: id, type: bigint}, {name: label, type: string}]
+""")
+    body = "id,label\n1,ok\n2," + "x" * 5000 + "\n3,fine\n4," + "y" * 3000
+    both(spark_engine, contract, [write(work, "long.csv", body)], work)
+
+
 def test_decimals_at_their_precision_limit(spark_engine: Any, work: str) -> None:
     rows = ["v,w,x"]
     rows += [

@@ -46,7 +46,7 @@ def large_run():  # type: ignore[no-untyped-def]
         {
             "dataset": "big.rows",
             "owner": "tests@example.com",
-            "source": {"prefix": "big/", "format": "csv"},
+            "source": {"prefix": "big/", "format": "csv", "max_row_bytes": "256KiB"},
             "schema": [
                 {"name": "id", "type": "bigint", "nullable": False},
                 {"name": "day", "type": "date"},

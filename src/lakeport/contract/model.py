@@ -29,6 +29,8 @@ LINEAGE_COLUMNS: Tuple[Tuple[str, str], ...] = (
 RESERVED_PREFIX = "lakeport_"
 DEFAULT_SPARK_THRESHOLD = 5 * 1024**3
 DEFAULT_MAX_UNCOMPRESSED = 64 * 1024**3
+DEFAULT_MAX_ROW_BYTES = 4 * 1024**2
+MAX_ROW_BYTES_CEILING = 256 * 1024**2
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _POWERS = ["", "k", "m", "g", "t"]
@@ -106,6 +108,7 @@ class Source(_Strict):
     format: Literal["csv", "jsonl", "parquet"]
     options: SourceOptions = Field(default_factory=SourceOptions)
     max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED
+    max_row_bytes: int = DEFAULT_MAX_ROW_BYTES
     suffixes: List[str] = Field(default_factory=list)
 
     @field_validator("prefix")
@@ -117,10 +120,19 @@ class Source(_Strict):
             raise ValueError("must not contain '..'")
         return value if value.endswith("/") else value + "/"
 
-    @field_validator("max_uncompressed_bytes", mode="before")
+    @field_validator("max_uncompressed_bytes", "max_row_bytes", mode="before")
     @classmethod
     def _size(cls, value: Any) -> int:
         return parse_size(value)
+
+    @field_validator("max_row_bytes")
+    @classmethod
+    def _row_bound(cls, value: int) -> int:
+        if not 1024 <= value <= MAX_ROW_BYTES_CEILING:
+            raise ValueError(
+                "must be from 1KiB to 256MiB: a row is held in memory whole, so this bounds the memory one row takes"
+            )
+        return value
 
     @model_validator(mode="after")
     def _options_fit_format(self) -> Source:

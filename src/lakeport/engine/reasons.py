@@ -99,6 +99,13 @@ def unparseable_row(detail: str) -> str:
     return f"row cannot be parsed: {detail}"
 
 
+def row_too_long(length: int, limit: int) -> str:
+    return (
+        f"row cannot be parsed: it is {length} bytes long, more than source.max_row_bytes ({limit});"
+        " raise the limit if such rows are genuine"
+    )
+
+
 def file_rejected(reason: str) -> str:
     return f"file rejected: {reason}"
 

@@ -13,6 +13,7 @@ contract's ``max_uncompressed_bytes`` once decompressed) raise :class:`InputFile
 from __future__ import annotations
 
 import codecs
+import collections
 import csv
 import io
 import json
@@ -146,6 +147,166 @@ class _TooLarge(Exception):
     pass
 
 
+ROW_TOO_LONG = "lakeport:row-too-long"
+"""The text that stands in for a line longer than ``source.max_row_bytes`` (see :class:`_LongLines`)."""
+
+_SAMPLE_BYTES = 256
+
+
+class _LongLines(io.RawIOBase):
+    """Passes a text stream on unchanged, except that a line longer than ``limit`` bytes is replaced
+    by a ``marker`` line as soon as it is seen, so no more than ``limit`` bytes of one line are ever
+    held in memory, whatever the file (a gigabyte without a newline, e.g. a decompression bomb).
+
+    The readers turn the marker into one unparseable row with its record number and the line's length
+    (from :attr:`dropped`, in file order); the rows after it are read as usual. Lines are physical
+    (split at ``\n``): a quoted value holding newlines is several short lines here.
+
+    Each ``read(n)`` reads at most ``n`` bytes from the inner stream once, so the readahead gate
+    below still sees one read per block the CSV reader asks for. Finding the newlines is one
+    vectorised pass per block; only a block holding a long line is walked line by line.
+    """
+
+    def __init__(self, inner: Any, limit: int, marker: bytes, gate: Optional[ReadaheadGate] = None) -> None:
+        self._inner = inner
+        self._gate = gate
+        self._limit = limit
+        self._marker = marker + b"\n"
+        self._pending = bytearray()  # the start of a line whose end has not been read yet
+        self._out = bytearray()
+        self._offset = 0  # how much of _out has been handed on
+        self._dropping: Optional[List[Any]] = None  # [length so far, first bytes] of a long line
+        self._eof = False
+        self.dropped: "collections.deque[Tuple[int, bytes]]" = collections.deque()
+
+    @property
+    def count(self) -> int:
+        return int(getattr(self._inner, "count", 0))
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = 1 << 62
+        if self._gate is not None:
+            self._gate.before_read()
+        while len(self._out) - self._offset < size and not self._eof:
+            chunk = self._inner.read(min(size, 8 << 20))
+            if not chunk:
+                self._finish()
+                break
+            self._feed(bytes(chunk))
+            if len(self._out) - self._offset:
+                break  # hand on what is ready; the caller asks again
+        end = min(len(self._out), self._offset + size)
+        data = bytes(self._out[self._offset : end])
+        self._offset = end
+        if self._offset == len(self._out):
+            self._out.clear()
+            self._offset = 0
+        return data
+
+    def _feed(self, data: bytes) -> None:
+        newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        start = 0
+        if self._dropping is not None:
+            if not len(newlines):
+                self._dropping[0] += len(data)
+                return
+            self._dropping[0] += int(newlines[0])
+            self._end_drop()
+            start = int(newlines[0]) + 1
+            newlines = newlines[1:]
+        limit = self._limit
+        if not len(newlines):
+            if len(self._pending) + len(data) - start <= limit:
+                self._pending += data[start:]
+                return
+        else:
+            last = int(newlines[-1])
+            first = len(self._pending) + int(newlines[0]) - start
+            inner = int(np.diff(newlines).max()) - 1 if len(newlines) > 1 else 0
+            if first <= limit and inner <= limit and len(data) - last - 1 <= limit:
+                self._out += self._pending
+                self._out += data[start : last + 1]
+                self._pending = bytearray(data[last + 1 :])
+                return
+        position = start
+        for newline in newlines.tolist():
+            if len(self._pending) + newline - position > limit:
+                self._dropping = [len(self._pending) + newline - position, bytes(self._pending[:_SAMPLE_BYTES])]
+                self._sample(data, position)
+                self._end_drop()
+            else:
+                self._out += self._pending
+                self._out += data[position : newline + 1]
+            self._pending.clear()
+            position = newline + 1
+        if len(self._pending) + len(data) - position > limit:
+            self._dropping = [len(self._pending) + len(data) - position, bytes(self._pending[:_SAMPLE_BYTES])]
+            self._sample(data, position)
+            self._pending.clear()
+        else:
+            self._pending += data[position:]
+
+    def _sample(self, data: bytes, position: int) -> None:
+        assert self._dropping is not None
+        missing = _SAMPLE_BYTES - len(self._dropping[1])
+        if missing > 0:
+            self._dropping[1] += data[position : position + missing]
+
+    def _end_drop(self) -> None:
+        assert self._dropping is not None
+        length, sample = self._dropping
+        self.dropped.append((length, sample))
+        self._out += self._marker
+        self._dropping = None
+
+    def _finish(self) -> None:
+        self._eof = True
+        if self._dropping is not None:
+            self._end_drop()
+        self._out += self._pending
+        self._pending.clear()
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            super().close()
+
+
+def _line_guard(
+    stream: _LimitedStream, contract: Contract, marker: str, gate: Optional[ReadaheadGate] = None
+) -> Optional[_LongLines]:
+    """A :class:`_LongLines` over ``stream``, or None for an encoding in which a newline is not the
+    byte 10 (UTF-16/32: the row limit is not applied there). The readahead ``gate`` counts the reads
+    of whichever stream the parser reads from: dropping a long line takes many inner reads."""
+    if not _newline_is_byte_10(contract):
+        stream._gate = gate
+        return None
+    return _LongLines(stream, contract.source.max_row_bytes, marker.encode(contract.source.options.encoding), gate)
+
+
+def _newline_is_byte_10(contract: Contract) -> bool:
+    encoding = contract.source.options.encoding
+    try:
+        return "\n".encode(encoding) == b"\n" and ROW_TOO_LONG.encode(encoding) == ROW_TOO_LONG.encode()
+    except (LookupError, UnicodeError):
+        return False
+
+
+def _long_line_text(length: int, sample: bytes, encoding: str) -> str:
+    """The raw text kept for a line too long to keep: its first bytes and its length."""
+    return sample.decode(encoding, errors="replace") + f"… ({length} bytes in all)"
+
+
 class RawFile:
     """One raw object to read: how to open it and how to describe it in errors."""
 
@@ -205,7 +366,13 @@ def read_batches(raw: RawFile, contract: Contract, info: FileInfo, decode: bool 
     except (pa.ArrowInvalid, OSError, EOFError, UnicodeDecodeError, ValueError, csv.Error) as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         hint = None
-        if isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "decode" in text.lower():
+        if "straddl" in text:
+            text = (
+                "a record spans too many lines: a quoted value holds line breaks over more than"
+                f" {max(BLOCK_SIZE, contract.source.max_row_bytes)} bytes"
+            )
+            hint = "look for a quote that is never closed; if such values are genuine, raise source.max_row_bytes"
+        elif isinstance(exc, UnicodeDecodeError) or "UTF8" in text or "decode" in text.lower():
             hint = f"the file is not {options.encoding} text: set source.options.encoding (e.g. latin-1)"
         elif info.compression != "none":
             text = f"the {info.compression} stream is truncated or corrupt ({text})"
@@ -291,16 +458,28 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
     # rows reported unparseable that the good rows' numbering has not passed yet
     unparsed_ahead: List[int] = []
 
+    marker = options.delimiter * len(names) + ROW_TOO_LONG
+    guard: Optional[_LongLines] = None
+
     def on_invalid(row: Any) -> str:
         number = row.number - skip if row.number is not None else -1
+        if guard is not None and row.text == marker and guard.dropped:
+            length, sample = guard.dropped.popleft()
+            reason = reasons.row_too_long(length, limit)
+            invalid.append((number, reason, _long_line_text(length, sample, options.encoding)))
+            return "skip"
         reason = reasons.unparseable_row(f"{row.actual_columns} fields where {row.expected_columns} were expected")
         invalid.append((number, reason, row.text or ""))
         return "skip"
 
+    limit = contract.source.max_row_bytes
+
     read_options = pacsv.ReadOptions(
         column_names=names,
         skip_rows=skip,
-        block_size=BLOCK_SIZE,
+        # pyarrow refuses a record that straddles two block boundaries; a block longer than the
+        # longest line the guard lets through keeps every single-line record within one boundary
+        block_size=BLOCK_SIZE if BLOCK_SIZE > limit else limit + (64 << 10),
         encoding=options.encoding if options.encoding != "utf-8" else "utf8",
         # Parse on this thread only. With threads, pyarrow parses the next block while this one is
         # being handed on, and calls ``on_invalid`` from there: rows the handler collected could be
@@ -325,7 +504,9 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
         quoted_strings_can_be_null=False,
     )
     gate = ReadaheadGate()
-    stream = raw.open(info.compression, contract.source.max_uncompressed_bytes, gate)
+    limited = raw.open(info.compression, contract.source.max_uncompressed_bytes)
+    guard = _line_guard(limited, contract, marker, gate)
+    stream: Any = guard if guard is not None else limited
     try:
         reader = pacsv.open_csv(
             stream, read_options=read_options, parse_options=parse_options, convert_options=convert_options
@@ -354,7 +535,7 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
             yield _unparseable_batch(invalid, contract)
     finally:
         gate.open()
-        info.bytes_read = stream.count
+        info.bytes_read = limited.count
         stream.close()
 
 
@@ -441,8 +622,11 @@ def _json_text(value: Any) -> Optional[str]:
 def _read_jsonl(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[TextBatch]:
     options = contract.source.options
     sources = [(c.source_name, c.name) for c in contract.columns]
-    stream = raw.open(info.compression, contract.source.max_uncompressed_bytes)
+    limited = raw.open(info.compression, contract.source.max_uncompressed_bytes)
+    guard = _line_guard(limited, contract, ROW_TOO_LONG)
+    stream: Any = guard if guard is not None else limited
     text: IO[str] = io.TextIOWrapper(io.BufferedReader(stream, 1 << 20), encoding=options.encoding, newline=None)
+    limit = contract.source.max_row_bytes
     try:
         line_no = 0
         while True:
@@ -457,16 +641,21 @@ def _read_jsonl(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[Te
                 if not stripped:
                     continue
                 error, raw_line, record = None, None, None
-                try:
-                    record = json.loads(stripped)
-                    if not isinstance(record, dict):
+                if guard is not None and stripped == ROW_TOO_LONG and guard.dropped:
+                    length, sample = guard.dropped.popleft()
+                    error = reasons.row_too_long(length, limit)
+                    stripped = _long_line_text(length, sample, options.encoding)
+                else:
+                    try:
+                        record = json.loads(stripped)
+                        if not isinstance(record, dict):
+                            error = reasons.unparseable_row(
+                                f"line {line_no} is a JSON {type(record).__name__}, not an object"
+                            )
+                    except ValueError as exc:
                         error = reasons.unparseable_row(
-                            f"line {line_no} is a JSON {type(record).__name__}, not an object"
+                            f"line {line_no} is not valid JSON ({exc.args[0] if exc.args else exc})"
                         )
-                except ValueError as exc:
-                    error = reasons.unparseable_row(
-                        f"line {line_no} is not valid JSON ({exc.args[0] if exc.args else exc})"
-                    )
                 if error is not None:
                     bad = True
                     raw_line = stripped
@@ -488,7 +677,7 @@ def _read_jsonl(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[Te
                 raw=pa.array(raws, pa.string()) if bad else None,
             )
     finally:
-        info.bytes_read = stream.count
+        info.bytes_read = limited.count
         text.close()
 
 
