@@ -80,13 +80,16 @@ class DemoReport:
     def summary(self) -> str:
         succeeded = sum(1 for r in self.runs if r.state == "SUCCEEDED")
         failed = sum(1 for r in self.runs if r.state == "FAILED")
+        rejecting = sum(1 for r in self.runs if r.state in ("PARTIAL", "REJECTED"))
         read = sum(r.rows_read for r in self.runs)
         written = sum(r.rows_written for r in self.runs)
         quarantined = sum(r.rows_quarantined for r in self.runs)
         duplicates = sum(r.rows_duplicate for r in self.runs)
         verdict = "ok" if self.ok else "NOT OK"
         return (
-            f"demo {verdict}: {len(self.runs)} runs ({succeeded} SUCCEEDED, {failed} FAILED),"
+            f"demo {verdict}: {len(self.runs)} runs ({succeeded} SUCCEEDED, {failed} FAILED"
+            + (f", {rejecting} PARTIAL or REJECTED" if rejecting else "")
+            + "),"
             f" {read} rows read = {written} written + {quarantined} quarantined + {duplicates} duplicates dropped;"
             f" wall time {self.seconds:.1f} s"
         )

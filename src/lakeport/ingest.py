@@ -50,7 +50,7 @@ from .iceberg.reading import table_keys
 from .iceberg.tables import CONTRACT_VERSION_PROPERTY, CuratedTables, open_catalog
 from .ledger.files import FAILED, FileLedger, SourceObject
 from .ledger.locks import DatasetLock, Heartbeat
-from .ledger.runs import RunLedger, RunRecord, new_run_id
+from .ledger.runs import RunLedger, RunRecord, finished_state, new_run_id
 from .metrics import publish_run_metrics
 from .registry import ContractRegistry
 from .resources import Resources
@@ -100,6 +100,21 @@ class RunSummary:
     def totals(self) -> Dict[str, int]:
         keys = ("rows_read", "rows_written", "rows_quarantined", "rows_duplicate", "bytes_read")
         return {k: sum(getattr(f, k) for f in self.files) for k in keys}
+
+    @property
+    def rejected(self) -> List[FileOutcome]:
+        """The files rejected as a whole: none of their rows is in the table."""
+        return [f for f in self.files if f.state == QUARANTINED]
+
+    @property
+    def rejection(self) -> Optional[str]:
+        """The first rejected file and why, and how many more there are."""
+        rejected = self.rejected
+        if not rejected:
+            return None
+        first = rejected[0]
+        more = f" (and {len(rejected) - 1} more file(s))" if len(rejected) > 1 else ""
+        return f"{first.source.uri}: {first.reason}{more}"
 
 
 EngineFactory = Callable[[str], Any]
@@ -220,7 +235,7 @@ class Ingestor:
                     self.files.mark_committing(obj, run_id)
             result = self._ingest(contract, run_id, ingested_at, request.engine, claimed, summary, commit)
             summary.files = result.files if result is not None else []
-            summary.state = "SUCCEEDED"
+            summary.state = finished_state(len(summary.files), len(summary.rejected))
             summary.seconds = time.monotonic() - started
             self._record_success(contract, run_id, summary, {o.uri: o for o in claimed})
             if commit.begun:
@@ -432,10 +447,14 @@ class Ingestor:
                 quarantine_uri=outcome.rejected_copy,
             )
         totals = summary.totals()
+        rejected = summary.rejected
         self.runs.finish(
             contract.dataset,
             run_id,
-            state="SUCCEEDED",
+            state=summary.state,
+            files_rejected=len(rejected),
+            bytes_rejected=sum(f.source.size for f in rejected),
+            rejection=summary.rejection,
             partitions=summary.partitions,
             partition_count=len(summary.partitions),
             duration_seconds=round(summary.seconds, 3),

@@ -224,3 +224,31 @@ def test_a_malformed_message_is_reported_as_a_batch_item_failure(flow: Flow) -> 
         {"messageId": "bad", "body": "not json"},
     ]
     assert flow.dispatcher.handle({"Records": records}) == {"batchItemFailures": [{"itemIdentifier": "bad"}]}
+
+
+def test_a_run_whose_files_are_all_rejected_fails_its_execution_and_is_alerted(flow: Flow) -> None:
+    inbox = flow.alerts_inbox()
+    flow.apply_example("orders")
+    body = "order_id,Order Date,country,amount,status\n2,2024-01-01 00:00:00,FR,1.00,NEW\n"  # no customer
+    obj = flow.put("sales/orders/no-customer.csv", body)
+
+    flow.wait()
+
+    [execution] = flow.executions()
+    assert execution["status"] == "FAILED"
+    history = flow.history(execution["executionArn"])
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
+    assert entered[-4:] == ["AnyFileRejected", "NotifyRejected", "RejectedOrPartial", "Rejected"]
+    [failed] = [e for e in history if e["type"] == "ExecutionFailed"]
+    assert failed["executionFailedEventDetails"]["error"] == "RunRejected"
+    [run] = flow.run_records("sales.orders")
+    assert (run.state, run.files_rejected, run.bytes_rejected) == ("REJECTED", 1, len(body))
+    record = flow.file_record(obj)
+    assert record is not None and record.state == "QUARANTINED"
+
+    [alert] = flow.alerts(inbox)
+    assert alert["Subject"] == "lakeport: a run of sales.orders ended REJECTED"
+    text = alert["Message"]
+    assert f"Run {run.run_id} of sales.orders ended REJECTED: 1 of 1 file(s) were rejected as a whole" in text
+    assert obj.uri in text and "the header lacks required column(s) 'customer'" in text
+    assert "lakeport ingest sales.orders <uri> --force" in text and execution["executionArn"] in text

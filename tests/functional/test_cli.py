@@ -5,30 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
-from lakeport.cli.main import app
-
 from .lake import EXAMPLES, Lake
-
-
-@pytest.fixture
-def cli(lake, emulator, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.endpoint_url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
-    monkeypatch.setenv("COLUMNS", "250")
-    runner = CliRunner()
-
-    def run(*args: str, ok: bool = True) -> str:
-        result = runner.invoke(app, list(args), catch_exceptions=False)
-        output = result.stdout + (result.stderr if result.stderr_bytes is not None else "")
-        assert (result.exit_code == 0) == ok, output
-        return output
-
-    return run
 
 
 def test_examples_are_copied_out_of_the_package_to_edit_and_validate(cli, tmp_path: Path):  # type: ignore[no-untyped-def]

@@ -53,7 +53,9 @@ def work() -> Iterator[str]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run(work: str, contract: Any, name: str, body: bytes) -> Tuple[FileOutcome, List[Dict[str, Any]], List[Dict[str, Any]]]:
+def _run(
+    work: str, contract: Any, name: str, body: bytes
+) -> Tuple[FileOutcome, List[Dict[str, Any]], List[Dict[str, Any]]]:
     path = os.path.join(work, name)
     with open(path, "wb") as handle:
         handle.write(body)

@@ -10,9 +10,12 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import ConfigurationError
-from .app import CliState, console, fail, guard, state
+from .app import CliState, console, err_console, fail, guard, state
 from .reasons import print_run_table
 from .render import print_arrow, print_rows
+
+EXIT_REJECTED = 2
+"""``lakeport ingest``'s exit status when the run committed but some or all of its files were rejected."""
 
 if TYPE_CHECKING:  # the engine and the SDK load when a command needs them, not at every start
     from ..contract import Contract
@@ -92,6 +95,21 @@ def ingest(
         progress.add_task(f"ingesting {len(objects)} object(s) into {contract.dataset}", total=None)
         summary = guard(lambda: ingestor.run(request))
     print_summary(summary, output)
+    if summary.rejected:
+        # the run committed what it could, but a person has a file to look at: not a silent success
+        err_console.print(
+            f"[bold red]{summary.state}:[/] {len(summary.rejected)} of {len(summary.files)} file(s) rejected as a"
+            f" whole, none of their rows is in the table: {summary.rejection}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        err_console.print(
+            "[yellow]hint:[/] each rejected file is copied to the quarantine zone; fix the file and deliver it"
+            f" again, or fix the contract and run 'lakeport ingest {contract.dataset} <uri> --force'",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(EXIT_REJECTED)
 
 
 def shared_folder(uris: List[str]) -> str:

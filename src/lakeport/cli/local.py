@@ -49,11 +49,13 @@ def _watch_runs(stack: Any, seen: Dict[Tuple[str, str], str]) -> None:
             continue
         seen[key] = shown
         line = f"run {record.run_id} of {record.dataset}: {record.state}"
-        if record.state == "SUCCEEDED":
+        if record.state in ("SUCCEEDED", "PARTIAL", "REJECTED"):
             line += (
                 f" ({record.files} file(s); read {record.rows_read}, written {record.rows_written},"
                 f" quarantined {record.rows_quarantined}; {record.duration_seconds or 0:.1f} s; engine {record.engine})"
             )
+            if record.rejection:
+                line += f"; {record.files_rejected} file(s) rejected as a whole: {record.rejection}"
         elif shown.startswith("RETRYING"):
             line = f"run {record.run_id} of {record.dataset}: attempt {record.attempts} is retried ({record.error})"
         elif record.state == "FAILED":

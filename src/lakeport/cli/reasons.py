@@ -68,5 +68,11 @@ def print_run_table(
         console.print(f"[dim]{number:>2} {r.run_id}  {readable_reason(r.engine_reason or '')}[/]", highlight=False)
         if r.error:
             console.print(f"   [red]{r.error}[/]", highlight=False)
+        if r.rejection:
+            console.print(
+                f"   [red]{r.files_rejected} of {r.files} file(s) rejected as a whole"
+                f" ({r.bytes_rejected} bytes): {r.rejection}[/]",
+                highlight=False,
+            )
     if footer:
         console.print(f"[dim]{footer}[/]")

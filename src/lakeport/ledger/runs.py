@@ -2,7 +2,10 @@
 
 Run ids start with a UTC time stamp (``20261126T160102Z-3f9a1c2e``), so a dataset's runs sort by
 start time under their key, and the newest come first in a reverse query. A run is started
-(``RUNNING``), then finished (``SUCCEEDED``) or failed (``FAILED``, with the error). A retried run
+(``RUNNING``), then finished or failed (``FAILED``, with the error). A finished run is ``SUCCEEDED``
+when each of its files was ingested (some rows may be quarantined), ``PARTIAL`` when some of its files
+and ``REJECTED`` when all of them were rejected as a whole (nothing of theirs is in the table: see
+``rejection`` and the quarantine zone); both of those are alerted like a failure. A retried run
 starts the same record again, which bumps ``attempts``. The state machine adds ``execution_arn`` and
 ``job_run_id`` to the same item when the job ends.
 """
@@ -24,7 +27,19 @@ from lakeport.errors import DatasetNotFoundError
 RUNNING = "RUNNING"
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
-RUN_STATES = (RUNNING, SUCCEEDED, FAILED)
+PARTIAL = "PARTIAL"
+REJECTED = "REJECTED"
+RUN_STATES = (RUNNING, SUCCEEDED, PARTIAL, REJECTED, FAILED)
+FINISHED_STATES = (SUCCEEDED, PARTIAL, REJECTED)
+"""A run in one of these committed what it could and is not retried."""
+
+
+def finished_state(files: int, rejected: int) -> str:
+    """The state of a finished run of ``files`` files of which ``rejected`` were rejected as a whole."""
+    if rejected and rejected >= files:
+        return REJECTED
+    return PARTIAL if rejected else SUCCEEDED
+
 
 MAX_FILE_URIS = 100
 MAX_PARTITIONS = 500
@@ -63,6 +78,12 @@ class RunRecord:
     rows_quarantined: int = 0
     rows_duplicate: int = 0
     bytes_read: int = 0
+    files_rejected: int = 0
+    """Files rejected as a whole (their rows, where they could be counted, are in rows_quarantined)."""
+    bytes_rejected: int = 0
+    """The size of those files as delivered: what was refused even when its rows could not be counted."""
+    rejection: Optional[str] = None
+    """The first rejected file and why."""
     partitions: List[str] = field(default_factory=list)
     partition_count: int = 0
     started_at: Optional[str] = None

@@ -193,6 +193,7 @@ class PythonEngine:
         except _FileRejected as rejected:
             self._reject(outcome, rejected.reason, data_writer, tracker)
         except InputFileError as exc:
+            outcome.rows_read = max(outcome.rows_read, info.rows_in_file or 0)
             self._reject(outcome, exc.reason + (f" ({exc.hint})" if exc.hint else ""), data_writer, tracker)
         outcome.files = [] if outcome.state == QUARANTINED else data_writer.finish_source(source.source_id)
         outcome.quarantine_files = quarantine_writer.finish_source(source.source_id)

@@ -64,6 +64,9 @@ class FileInfo:
     missing_columns: List[str] = field(default_factory=list)
     compression: str = "none"
     bytes_read: int = 0
+    rows_in_file: Optional[int] = None
+    """The file's row count when the format records it (Parquet): a file rejected before its rows
+    are read still counts them as quarantined."""
 
 
 class ReadaheadGate:
@@ -177,7 +180,7 @@ class _LongLines(io.RawIOBase):
         self._offset = 0  # how much of _out has been handed on
         self._dropping: Optional[List[Any]] = None  # [length so far, first bytes] of a long line
         self._eof = False
-        self.dropped: "collections.deque[Tuple[int, bytes]]" = collections.deque()
+        self.dropped: collections.deque[Tuple[int, bytes]] = collections.deque()
 
     @property
     def count(self) -> int:
@@ -479,7 +482,7 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
         skip_rows=skip,
         # pyarrow refuses a record that straddles two block boundaries; a block longer than the
         # longest line the guard lets through keeps every single-line record within one boundary
-        block_size=BLOCK_SIZE if BLOCK_SIZE > limit else limit + (64 << 10),
+        block_size=BLOCK_SIZE if limit < BLOCK_SIZE else limit + (64 << 10),
         encoding=options.encoding if options.encoding != "utf-8" else "utf8",
         # Parse on this thread only. With threads, pyarrow parses the next block while this one is
         # being handed on, and calls ``on_invalid`` from there: rows the handler collected could be
@@ -690,6 +693,7 @@ def _read_parquet(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[
         info.bytes_read = parquet.metadata.serialized_size + sum(
             parquet.metadata.row_group(i).total_byte_size for i in range(parquet.metadata.num_row_groups)
         )
+        info.rows_in_file = parquet.metadata.num_rows
         names = parquet.schema_arrow.names
         wanted = {c.source_name: c.name for c in contract.columns}
         present = [n for n in names if n in wanted]

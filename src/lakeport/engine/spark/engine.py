@@ -283,6 +283,7 @@ class SparkEngine:
             )
         elif info.get("error"):
             reason = str(info["error"])
+            outcome.rows_read = max(outcome.rows_read, int(info.get("rows_in_file") or 0))
         else:
             outcome.bytes_read = int(info.get("bytes_read") or 0)
             outcome.ignored_columns = list(info.get("ignored_columns") or [])

@@ -97,6 +97,7 @@ class ReadTask:
                 "bytes_read": info.bytes_read,
                 "ignored_columns": list(info.ignored_columns),
                 "missing_columns": list(info.missing_columns),
+                "rows_in_file": info.rows_in_file,
             }
             yield _info_batch(schema, part.index, error, json.dumps(payload))
 
