@@ -100,8 +100,9 @@ def glue_run_cost(engine: str, seconds: float, workers: int = SPARK_DEFAULT_WORK
 
 # -- what lakeport itself does per file, run and query (read from the code; see each comment) --------
 
-# LoadContract -> ChooseEngine -> PythonBySize|SparkBySize -> Run*Job -> RecordRun -> Succeeded
-STATE_TRANSITIONS_PER_RUN = 6
+# LoadContract -> ChooseEngine -> PythonBySize|SparkBySize -> Run*Job -> RecordRun -> AnyFileRejected
+# -> Succeeded (a run with rejected files adds NotifyRejected and RejectedOrPartial)
+STATE_TRANSITIONS_PER_RUN = 7
 # files table: the claim and the outcome, each written to the table and its two all-attribute indexes
 WRITE_UNITS_PER_FILE = 6
 READ_UNITS_PER_FILE = 1
