@@ -39,6 +39,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .aws import AwsContext, translate
 from .catalog import QUARANTINE_TABLE, Catalog
+from .clock import from_epoch, iso
 from .contract import Contract
 from .cost import glue_run_cost
 from .engine.dedupe import supersede_within_run
@@ -48,8 +49,8 @@ from .errors import AccountingError, CommitIncompleteError, LakeportError
 from .iceberg.commit import CommitOutcome, RunCommit
 from .iceberg.reading import table_keys
 from .iceberg.tables import CONTRACT_VERSION_PROPERTY, CuratedTables, open_catalog
-from .ledger.files import FAILED, FileLedger, SourceObject
-from .ledger.locks import DatasetLock, Heartbeat
+from .ledger.files import CLAIMED, FAILED, FileLedger, SourceObject
+from .ledger.locks import DatasetLock, Heartbeat, LockLease
 from .ledger.runs import RunLedger, RunRecord, finished_state, new_run_id
 from .metrics import publish_run_metrics
 from .registry import ContractRegistry
@@ -217,6 +218,8 @@ class Ingestor:
         heartbeat: Optional[Heartbeat] = None
         try:
             lease = self.lock.acquire(contract.dataset, run_id, self.lock_lease_seconds)
+            if lease.taken_from:
+                self._abandon(contract.dataset, lease, run_id)
             heartbeat = Heartbeat(
                 self.lock,
                 self.files,
@@ -494,6 +497,29 @@ class Ingestor:
                 contract.dataset,
                 translate(exc, "publishing run metrics").one_line(),
             )
+
+    def _abandon(self, dataset: str, lease: LockLease, run_id: str) -> None:
+        """The lock was taken over from a run that stopped renewing it: if that run is still shown
+        RUNNING, record it FAILED (it can no longer finish: its commit had not begun, or the lock
+        could not have been taken) and mark the objects it still held FAILED, so that they are
+        replayed like those of any failed run. Never stops this run."""
+        dead = lease.taken_from
+        assert dead is not None
+        expired = iso(from_epoch(lease.taken_from_expired_at)) if lease.taken_from_expired_at else "unknown"
+        error = (
+            f"abandoned: run {dead} stopped renewing the lock of {dataset} (its process was killed or lost);"
+            f" its lease expired at {expired} and run {run_id} took the dataset over. Nothing of it was made"
+            f" visible; its objects are FAILED: 'lakeport replay {dataset} --run {dead}' ingests them"
+        )
+        try:
+            if not self.runs.abandon(dataset, dead, error):
+                return
+            log.warning("%s", error)
+            for record in self.files.for_run(dead):
+                if record.state == CLAIMED and record.run_id == dead and not record.commit_run:
+                    self.files.finish(record.source, dead, FAILED, 0, 0, 0, 0, reason=error)
+        except Exception as exc:
+            log.warning("could not record run %s as abandoned: %s", dead, translate(exc, "abandoning a run").one_line())
 
     def _record_failure(
         self,

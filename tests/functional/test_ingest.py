@@ -621,8 +621,13 @@ def test_a_live_run_keeps_its_short_lease_and_a_killed_one_frees_the_dataset(lak
         running.join(60)
     assert result["summary"].state == "SUCCEEDED" and lock.holder("sales.orders") is None
 
-    # a run that died holding the lock: nothing renews it
+    # a run that died holding the lock and a claim: nothing renews them
+    from lakeport.ledger.runs import RunRecord
+
+    held = lake.put("sales/orders/held-by-the-dead-run.csv", "order_id,Order Date,customer\n7,2024-01-05 00:00:00,x\n")
+    lake.ingestor.runs.start(RunRecord(dataset="sales.orders", run_id="R-dead", files=1, file_uris=[held.uri]))
     lock.acquire("sales.orders", "R-dead", 1)
+    assert lake.ingestor.files.claim(held, "sales.orders", "R-dead", lease_seconds=1).claimed
     second = lake.put_example("sales/orders/orders-2024-01-03.csv")
     with pytest.raises(DatasetBusyError) as refused:
         lake.ingest("sales.orders", [second], run_id="R-next")
@@ -631,3 +636,16 @@ def test_a_live_run_keeps_its_short_lease_and_a_killed_one_frees_the_dataset(lak
     while lock.holder("sales.orders") is not None and time.monotonic() < deadline:
         time.sleep(0.1)  # the dead run's lease runs out: nobody renews it
     assert lake.ingest("sales.orders", [second], run_id="R-next").state == "SUCCEEDED"
+
+    # the run that took over recorded the dead one as what it is: failed, with the way out
+    dead = lake.ingestor.runs.get("sales.orders", "R-dead")
+    assert dead is not None and dead.state == "FAILED"
+    assert "abandoned: run R-dead stopped renewing the lock" in (dead.error or "")
+    assert "run R-next took the dataset over" in (dead.error or "")
+    record = lake.ingestor.files.get(held)
+    assert record is not None and (record.state, record.run_id) == ("FAILED", "R-dead")
+    from lakeport.recovery import Recovery
+
+    Recovery(lake.aws, lake.resources, lake.ingestor).resume("sales.orders", "R-dead")
+    record = lake.ingestor.files.get(held)
+    assert record is not None and (record.state, record.rows_written) == ("SUCCEEDED", 1)

@@ -37,6 +37,10 @@ class LockLease:
     expires_at: int
     resuming: bool = False
     """True when ``owner`` had begun its commit in an earlier attempt and must finish it now."""
+    taken_from: Optional[str] = None
+    """The run whose lease had expired when ``owner`` took the lock: it stopped renewing it (killed,
+    or its process lost) without releasing it."""
+    taken_from_expired_at: Optional[int] = None
 
     @property
     def expires(self) -> str:
@@ -58,7 +62,7 @@ class DatasetLock:
         """
         now_epoch = epoch(now)
         expires = now_epoch + int(lease_seconds)
-        stored = self._update(
+        before = self._update(
             dataset,
             owner,
             "SET #lock_owner = :owner, #lock_expires_at = :expires, #lock_acquired_at = :stamp",
@@ -66,8 +70,18 @@ class DatasetLock:
             " AND (attribute_not_exists(#lock_owner) OR #lock_expires_at < :now OR #lock_owner = :owner)",
             {":owner": owner, ":expires": expires, ":stamp": iso(now), ":now": now_epoch},
             action="acquiring the lock of",
+            returns="ALL_OLD",
         )
-        return LockLease(dataset, owner, expires, resuming=stored.get("commit_run") == owner)
+        previous = before.get("lock_owner")
+        dead = previous if previous and previous != owner else None
+        return LockLease(
+            dataset,
+            owner,
+            expires,
+            resuming=before.get("commit_run") == owner,
+            taken_from=dead,
+            taken_from_expired_at=int(before["lock_expires_at"]) if dead and "lock_expires_at" in before else None,
+        )
 
     def begin_commit(self, dataset: str, owner: str, now: Optional[datetime] = None) -> None:
         """Record that ``owner`` (holding the lock) starts making its output visible."""
@@ -160,6 +174,7 @@ class DatasetLock:
         condition: str,
         values: Dict[str, Any],
         action: str,
+        returns: str = "ALL_NEW",
     ) -> Dict[str, Any]:
         try:
             response = self._ddb.update_item(
@@ -169,7 +184,7 @@ class DatasetLock:
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names_for(expression, condition),
                 ExpressionAttributeValues=values_for(values),
-                ReturnValues="ALL_NEW",
+                ReturnValues=returns,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:

@@ -209,6 +209,33 @@ class RunLedger:
             self.start(RunRecord(dataset=dataset, run_id=run_id), now=now)
         return self.finish(dataset, run_id, now=now, state=FAILED, error=error)
 
+    def abandon(self, dataset: str, run_id: str, error: str, now: Optional[datetime] = None) -> bool:
+        """Mark a run that is still RUNNING as FAILED with ``error`` (its process is gone); ``False``
+        when it is not RUNNING (it finished, or its failure was recorded already)."""
+        expression = "SET #state = :failed, #error = :error, #finished_at = :now"
+        condition = "attribute_exists(#run_id) AND #state = :running"
+        try:
+            self._ddb.update_item(
+                TableName=self.table_name,
+                Key={"dataset": attr(dataset), "run_id": attr(run_id)},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names_for(expression, condition),
+                ExpressionAttributeValues=values_for(
+                    {
+                        ":failed": FAILED,
+                        ":error": error[:MAX_ERROR_CHARS],
+                        ":now": iso(as_utc(now)),
+                        ":running": RUNNING,
+                    }
+                ),
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise translate(exc, f"marking run {run_id} of dataset {dataset} abandoned") from exc
+        return True
+
     def get(self, dataset: str, run_id: str) -> Optional[RunRecord]:
         try:
             response = self._ddb.get_item(
