@@ -43,6 +43,7 @@ SUBSET = (
     "tests/functional/test_local_stack.py",
     "tests/unit/test_contract_errors.py",
     "tests/unit/test_contract_compat.py",
+    "tests/unit/test_derived_columns.py",
     "tests/parity/test_spark_ingest.py",
 )
 # what the tests need beside the package, at dev.lock's versions

@@ -92,8 +92,9 @@ LOCKS: Tuple[Lock, ...] = (
         has_input=False,
         no_emit=("numpy",),
         constrained_by=("py39",),
-        # pyroaring 1.2 (py39's) has no manylinux2014 wheel: the host takes the newest that has one
-        unconstrained=("pyroaring",),
+        # pyroaring 1.2 and duckdb 1.4 (py39's) have no manylinux2014 wheel: the host takes the newest
+        # that has one (duckdb 1.2: derived columns then take the path without TRY, tested too)
+        unconstrained=("pyroaring", "duckdb"),
         extra_args=BINARY_ONLY,
     ),
     Lock(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -510,6 +511,55 @@ def test_null_markers_per_column_and_empty_versus_quoted_empty(lake) -> None:  #
     assert summary.totals()["rows_quarantined"] == 1
     [rejected] = lake.query("SELECT lakeport_reason, note FROM lab.raw_readings_quarantine")
     assert "reading" in rejected["lakeport_reason"] and rejected["note"] == ""
+
+
+FLIGHTS = """
+dataset: air.flights
+owner: tests@example.com
+source: {prefix: air/flights/, format: csv}
+schema:
+  - {name: year, type: int, nullable: false}
+  - {name: month, type: int, nullable: false}
+  - {name: day, type: int, nullable: false}
+  - {name: dep_time, type: int, null_values: [NA]}
+  - {name: tailnum, type: string}
+  - {name: flight_date, type: date, nullable: false, expression: "date(format('%04d-%02d-%02d', year, month, day))"}
+  - {name: dep_minute_of_day, type: smallint, expression: "dep_time / 100 * 60 + dep_time % 100"}
+partition_by: [{name: month_of_flight, from: flight_date, transform: month}]
+"""
+FLIGHTS_CSV = (
+    "year,month,day,dep_time,tailnum\n"
+    "2013,1,1,517,N14228\n"
+    "2013,1,1,NA,NA\n"  # not yet departed; the tail number NA is a real registration here
+    "2013,1,31,2359,N24211\n"
+    "2013,2,30,600,N619AA\n"  # no such day
+    "2013,2,1,1,N804JB\n"
+)
+
+
+def test_a_date_from_split_parts_and_a_time_of_day_from_hhmm_are_derived_and_queried(lake) -> None:  # type: ignore[no-untyped-def]
+    lake.apply(FLIGHTS)
+    summary = lake.ingest("air.flights", [lake.put("air/flights/2013-01.csv", FLIGHTS_CSV)])
+    totals = summary.totals()
+    assert (totals["rows_read"], totals["rows_written"], totals["rows_quarantined"]) == (5, 4, 1)
+
+    rows = lake.query(
+        "SELECT flight_date, dep_minute_of_day, tailnum FROM air.flights ORDER BY flight_date, dep_minute_of_day"
+    )
+    assert rows == [
+        {"flight_date": date(2013, 1, 1), "dep_minute_of_day": 317, "tailnum": "N14228"},
+        {"flight_date": date(2013, 1, 1), "dep_minute_of_day": None, "tailnum": "NA"},
+        {"flight_date": date(2013, 1, 31), "dep_minute_of_day": 1439, "tailnum": "N24211"},
+        {"flight_date": date(2013, 2, 1), "dep_minute_of_day": 1, "tailnum": "N804JB"},
+    ]
+    # the derived date partitions the table, and Athena SQL filters on it like any column
+    assert sorted(lake.partitions("air.flights")) == [("2013-01",), ("2013-02",)]
+    assert lake.query(
+        "SELECT count(*) AS n FROM air.flights WHERE flight_date BETWEEN DATE '2013-01-01' AND DATE '2013-01-31'"
+    ) == [{"n": 3}]
+    [bad] = lake.query("SELECT lakeport_source_row, lakeport_reason FROM air.flights_quarantine")
+    assert bad["lakeport_source_row"] == 4
+    assert bad["lakeport_reason"].startswith("flight_date: the expression gave no value for this row")
 
 
 def test_the_same_bytes_uploaded_again_to_the_same_key_are_a_duplicate_delivery(lake) -> None:  # type: ignore[no-untyped-def]

@@ -167,6 +167,42 @@ schema: [{name: id, type: bigint}, {name: label, type: string}]
     both(spark_engine, contract, [write(work, "bytes.csv", body)], work)
 
 
+DERIVED_CONTRACT = """
+source: {prefix: flights/, format: csv, options: {null_values: ["", NA]}}
+schema:
+  - {name: year, type: int, nullable: false}
+  - {name: month, type: int, nullable: false}
+  - {name: day, type: int, nullable: false}
+  - {name: dep_time, type: int}
+  - {name: distance, type: double}
+  - {name: carrier, type: string}
+  - {name: flight_date, type: date, nullable: false, expression: "date(format('%04d-%02d-%02d', year, month, day))"}
+  - {name: dep_minutes, type: int, expression: "dep_time / 100 * 60 + dep_time % 100"}
+  - name: dep_clock
+    type: varchar(5)
+    expression: "lpad(cast(dep_time / 100 as varchar), 2, '0') || ':' || lpad(cast(dep_time % 100 as varchar), 2, '0')"
+  - {name: km, type: "decimal(8,1)", expression: "round(distance * 1.609344, 1)"}
+  - {name: carrier_code, type: varchar(2), expression: "upper(trim(carrier))"}
+  - {name: late_evening, type: boolean, expression: "dep_time >= 2100"}
+partition_by: [{name: flight_month, from: flight_date, transform: month}]
+quality:
+  max_bad_ratio: 1.0
+"""
+DERIVED_CSV = (
+    "year,month,day,dep_time,distance,carrier\n"
+    "2013,1,1,517,1400,ua\n"
+    "2013,2,29,NA,100.5,AA\n"  # no such day: the non-nullable date gives no value
+    "2013,12,31,2359,17,b6\n"
+    "2013,3,x,5,1,DL\n"  # a conversion problem is reported alone
+    "2013,6,15,NA,NA,  toolong \n"  # carrier_code longer than varchar(2) after trim? no: 7 characters
+    "2014,1,2,5,0.5,\n"
+)
+
+
+def test_derived_columns(spark_engine: Any, work: str) -> None:
+    both(spark_engine, contract_of(DERIVED_CONTRACT), [write(work, "flights.csv", DERIVED_CSV)], work)
+
+
 def test_rows_longer_than_the_row_limit(spark_engine: Any, work: str) -> None:
     contract = contract_of("""
 source: {prefix: long/, format: csv, max_row_bytes: 2KiB}

@@ -188,3 +188,44 @@ def test_a_partition_named_like_a_file_column_says_how_to_keep_both():  # type: 
     assert [p.name for p in contract.partition_by] == ["month"]
     first = contract.columns[0]
     assert (first.name, first.source_name) == ("month_in_file", "month")
+
+
+@pytest.mark.parametrize(
+    ("column", "reason_part"),
+    [
+        ("{name: x, type: int, expression: 'amount + nope'}", "could not be resolved"),
+        ("{name: x, type: int, expression: 'amount + nope'}", "(it can read: order_id, order_ts, amount, note)"),
+        ("{name: x, type: bigint, expression: 'sum(order_id)'}", "uses an aggregate (SUM(order_id))"),
+        ("{name: x, type: bigint, expression: 'row_number() over ()'}", "uses a window function"),
+        ("{name: x, type: string, expression: 'frobnicate(note)'}", "uses frobnicate, which is not an Athena function"),
+        ("{name: x, type: string, expression: 'note,'}", "is not an Athena SQL expression"),
+        (
+            "{name: x, type: string, expression: 'upper(note)', source: NOTE}",
+            "computed, not read from the file: drop source",
+        ),
+        ("{name: x, type: string, expression: 'upper(note)', null_values: [NA]}", "drop null_values"),
+    ],
+)
+def test_an_expression_that_cannot_run_per_row_is_named_with_its_column(column, reason_part):  # type: ignore[no-untyped-def]
+    found = problems(BASE + f"  - {column}\n")
+    assert any(path.startswith("schema.4") and reason_part in reason for path, reason, _ in found), found
+
+
+def test_an_expression_reads_file_columns_not_other_derived_ones():  # type: ignore[no-untyped-def]
+    text = (
+        BASE
+        + "  - {name: day, type: date, expression: 'date(order_ts)'}\n"
+        + "  - {name: later, type: date, expression: 'day'}\n"
+    )
+    [(path, reason, _)] = problems(text)
+    assert path == "schema.5.expression" and "could not be resolved" in reason and "day" in reason
+
+
+def test_a_derived_column_can_be_partitioned_on_and_is_not_expected_in_the_file():  # type: ignore[no-untyped-def]
+    contract = load_contract_text(
+        BASE
+        + "  - {name: order_day, type: date, nullable: false, expression: 'date(order_ts)'}\n"
+        + "partition_by: [{name: order_month, from: order_day, transform: month}]\n"
+    )
+    assert [c.name for c in contract.derived_columns] == ["order_day"]
+    assert "order_day" not in [c.name for c in contract.read_columns]

@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Literal, Optional, Tuple, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from . import formats
+from .expressions import ExpressionError, check_expression
 from .naming import is_safe_name, normalise_name
 from .types import ColumnType, TypeParseError, parse_type
 
@@ -161,6 +162,9 @@ class Column(_Strict):
     # apply to every column of a CSV): e.g. [NA, "-"] for a number that a country code beside it
     # must not lose. Matched whole, quoted or not; applies to text input (CSV, JSON strings).
     null_values: Optional[List[str]] = None
+    # an Athena (Trino) SQL expression over the row's other columns: the column is computed, not
+    # read from the file (see lakeport.contract.expressions)
+    expression: Optional[str] = Field(None, min_length=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -171,8 +175,23 @@ class Column(_Strict):
             safe = normalise_name(original)
             if safe != original:
                 data["name"] = safe
-                data.setdefault("source", original)
+                if not data.get("expression"):
+                    data.setdefault("source", original)
         return data
+
+    @model_validator(mode="after")
+    def _derived_is_not_read(self) -> Column:
+        if self.expression is not None:
+            given = [k for k in ("source", "format", "null_values") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(
+                    f"a column with an expression is computed, not read from the file: drop {', '.join(given)}"
+                )
+        return self
+
+    @property
+    def derived(self) -> bool:
+        return self.expression is not None
 
     @field_validator("type")
     @classmethod
@@ -375,6 +394,8 @@ class Contract(_Strict):
                 problems.append(f"schema.{index}.name: '{name}' uses the reserved prefix '{RESERVED_PREFIX}'")
         sources: Dict[str, int] = {}
         for index, column in enumerate(self.columns):
+            if column.derived:
+                continue
             if column.source_name in sources:
                 problems.append(
                     f"schema.{index}.source: '{column.source_name}' is already read by"
@@ -382,6 +403,15 @@ class Contract(_Strict):
                 )
             sources.setdefault(column.source_name, index)
         by_name = {c.name: c for c in self.columns}
+        inputs = {c.name: c.type for c in self.columns if not c.derived}
+        for index, column in enumerate(self.columns):
+            if column.expression is not None:
+                try:
+                    check_expression(column.expression, inputs)
+                except ExpressionError as exc:
+                    problems.append(f"schema.{index}.expression: {exc}")
+        if not inputs:
+            problems.append("schema: every column is derived; at least one must come from the file")
 
         for index, key in enumerate(self.primary_key):
             if key not in by_name:
@@ -472,6 +502,15 @@ class Contract(_Strict):
         return [p.name for p in self.partition_by if p.transform == "identity" and p.name == p.source_column]
 
     @property
+    def read_columns(self) -> List[Column]:
+        """Schema columns read from the files (the others are derived by their expression)."""
+        return [c for c in self.columns if not c.derived]
+
+    @property
+    def derived_columns(self) -> List[Column]:
+        return [c for c in self.columns if c.derived]
+
+    @property
     def data_columns(self) -> List[Column]:
         """Schema columns stored in the Parquet files (partition keys are in the path)."""
         moved = set(self.identity_partition_columns)
@@ -487,7 +526,7 @@ class Contract(_Strict):
     @property
     def rename_map(self) -> Dict[str, str]:
         """Source header/key -> table column, for every column whose name was normalised or mapped."""
-        return {c.source_name: c.name for c in self.columns if c.source_name != c.name}
+        return {c.source_name: c.name for c in self.read_columns if c.source_name != c.name}
 
     def to_document(self) -> Dict[str, Any]:
         """The contract as plain data (YAML/JSON/DynamoDB-ready), in the shape people write it."""

@@ -54,6 +54,10 @@ def too_long(column: Column) -> Tuple[str, str]:
     return f"{column.name}: ", f" characters, more than the {ctype.length} of {column.type}"
 
 
+def derived_without_value(column: Column) -> str:
+    return f"{column.name}: the expression gave no value for this row ({column.expression})"
+
+
 def null_in_required(column: Column) -> str:
     return f"{column.name}: is empty but the column is not nullable"
 

@@ -73,7 +73,7 @@ def convert_text(values: pa.Array, column: Column) -> Converted:
     """Convert a string array (nulls stay null) to the column's type."""
     ctype = column.column_type
     if ctype.is_text:
-        return _check_length(values, column)
+        return check_length(values, column)
     target = arrow_type(ctype)
     if ctype.kind in ("date", "timestamp") and column.format:
         typed, bad = _parse_with_format(values, column.format, ctype.kind)
@@ -104,7 +104,8 @@ def _messages(bad: pa.Array, prefix: str, values: pa.Array, suffix: str) -> pa.A
     return pc.if_else(bad, text, pa.scalar(None, pa.string()))
 
 
-def _check_length(values: pa.Array, column: Column) -> Converted:
+def check_length(values: pa.Array, column: Column) -> Converted:
+    """Text longer than the column's varchar/char length becomes null, with a reason."""
     ctype = column.column_type
     if ctype.length is None or len(values) == 0:
         return Converted(values, None)

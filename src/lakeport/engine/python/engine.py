@@ -27,7 +27,8 @@ from .. import reasons
 from ..layout import PartitionColumns
 from ..model import QUARANTINED, EngineJob, EngineResult, FileOutcome, SourceInput
 from ..sources import opener_for
-from .convert import Converted, arrow_type, convert_text
+from .convert import Converted, arrow_type, check_length, convert_text
+from .derived import derive
 from .partitions import partition_codes
 from .reader import FileInfo, RawFile, TextBatch, decode_text, read_batches
 from .rules import NULL_TEXT, KeyTracker, check_rules, join_reasons
@@ -366,6 +367,8 @@ def conform(
     text: Dict[str, pa.Array] = {}
     parts: List[Optional[pa.Array]] = []
     for column in contract.columns:
+        if column.derived:
+            continue  # computed below, from the converted values
         values = batch.columns[column.name]
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
@@ -387,8 +390,38 @@ def conform(
             missing = pc.is_null(values)
             if pc.any(missing).as_py():
                 parts.append(pc.if_else(missing, reasons.null_in_required(column), NULL_TEXT))
+    if contract.derived_columns:
+        parts = _derive(contract, typed, text, parts, batch.num_rows)
     problems = join_reasons(parts)
     if batch.errors is not None:
         # a row that could not be read at all is reported for that alone
         problems = batch.errors if problems is None else pc.coalesce(batch.errors, problems)
     return typed, text, problems
+
+
+def _derive(
+    contract: Contract,
+    typed: Dict[str, pa.Array],
+    text: Dict[str, pa.Array],
+    parts: List[Optional[pa.Array]],
+    rows: int,
+) -> List[Optional[pa.Array]]:
+    """Add the derived columns to ``typed`` and ``text``; returns ``parts`` with their reasons. A
+    derived column is only judged on rows whose read columns all converted."""
+    converted = join_reasons(parts)
+    clean = pa.array(np.ones(rows, dtype=bool)) if converted is None else pc.is_null(converted)
+    parts = list(parts)
+    for name, values in derive(contract, typed, rows).items():
+        column = contract.column(name)
+        if column.column_type.length is not None:
+            checked = check_length(values, column)
+            values = checked.values
+            if checked.reason is not None:
+                parts.append(pc.if_else(clean, checked.reason, NULL_TEXT))
+        typed[name] = values
+        text[name] = pa.nulls(rows, pa.string())  # nothing was read for it: a quarantined row shows none
+        if not column.nullable:
+            missing = pc.and_(clean, pc.is_null(values))
+            if pc.any(missing).as_py():
+                parts.append(pc.if_else(missing, reasons.derived_without_value(column), NULL_TEXT))
+    return parts

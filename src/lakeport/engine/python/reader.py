@@ -427,7 +427,7 @@ def _dedupe(names: Sequence[str]) -> Tuple[List[str], List[str]]:
 
 def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = True) -> Iterator[TextBatch]:
     options = contract.source.options
-    wanted = {c.source_name: c.name for c in contract.columns}
+    wanted = {c.source_name: c.name for c in contract.read_columns}
     if options.header:
         header = _header(raw, contract, info.compression)
         if not header:
@@ -441,11 +441,11 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
             )
         skip = options.skip_rows + 1
     else:
-        names = [c.source_name for c in contract.columns]
+        names = [c.source_name for c in contract.read_columns]
         skip = options.skip_rows
     present = [n for n in names if n in wanted]
     info.ignored_columns = [n for n in names if n not in wanted]
-    missing = [c for c in contract.columns if c.source_name not in present]
+    missing = [c for c in contract.read_columns if c.source_name not in present]
     required = [c.source_name for c in missing if not c.nullable]
     if required:
         raise raw.fail(
@@ -624,7 +624,8 @@ def _json_text(value: Any) -> Optional[str]:
 
 def _read_jsonl(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[TextBatch]:
     options = contract.source.options
-    sources = [(c.source_name, c.name) for c in contract.columns]
+    sources = [(c.source_name, c.name) for c in contract.read_columns]
+    derived = [c.name for c in contract.derived_columns]
     limited = raw.open(info.compression, contract.source.max_uncompressed_bytes)
     guard = _line_guard(limited, contract, ROW_TOO_LONG)
     stream: Any = guard if guard is not None else limited
@@ -673,8 +674,10 @@ def _read_jsonl(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[Te
                     break
             if not rows:
                 break
+            columns = {name: pa.array(v, pa.string()) for name, v in values.items()}
+            columns.update((name, pa.nulls(len(rows), pa.string())) for name in derived)
             yield TextBatch(
-                columns={name: pa.array(v, pa.string()) for name, v in values.items()},
+                columns=columns,
                 row_numbers=pa.array(rows, pa.int64()),
                 errors=pa.array(errors, pa.string()) if bad else None,
                 raw=pa.array(raws, pa.string()) if bad else None,
@@ -695,10 +698,10 @@ def _read_parquet(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[
         )
         info.rows_in_file = parquet.metadata.num_rows
         names = parquet.schema_arrow.names
-        wanted = {c.source_name: c.name for c in contract.columns}
+        wanted = {c.source_name: c.name for c in contract.read_columns}
         present = [n for n in names if n in wanted]
         info.ignored_columns = [n for n in names if n not in wanted]
-        missing = [c for c in contract.columns if c.source_name not in present]
+        missing = [c for c in contract.read_columns if c.source_name not in present]
         required = [c.source_name for c in missing if not c.nullable]
         if required:
             raise raw.fail(

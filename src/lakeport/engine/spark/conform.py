@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from ...contract import Contract
+from ...contract.expressions import compile_expression
 from .. import reasons
 from .columns import INFO, curated_name, partition_name, text_name, typed_input_columns, typed_input_name
 from .convert import convert
@@ -30,6 +31,8 @@ def conform(frame: DataFrame, contract: Contract) -> DataFrame:
     converted: List[SparkColumn] = []
     conversion_reasons: List[SparkColumn] = []
     for i, column in enumerate(contract.columns):
+        if column.derived:
+            continue  # computed from the converted columns below
         text = F.col(text_name(i))
         if column.null_values:  # the column's own "no value" markers, as the python engine reads them
             text = F.when(text.isin(*column.null_values), F.lit(None).cast("string")).otherwise(text)
@@ -48,6 +51,8 @@ def conform(frame: DataFrame, contract: Contract) -> DataFrame:
     frame = frame.select(
         "__src", "__slice", "__kind", "__seq", "__row", "__err", "__raw", *text_columns(contract), *converted, problems
     )
+    if contract.derived_columns:
+        frame = _derive(frame, contract)
 
     # stage 2: rules and partitions on rows whose values all converted
     typed = {c.name: F.col(curated_name(i)) for i, c in enumerate(contract.columns)}
@@ -85,3 +90,31 @@ def write_columns(contract: Contract) -> List[SparkColumn]:
     ]
     columns += [F.col(partition_name(j)) for j in range(len(contract.partition_by))]
     return columns
+
+
+def _derive(frame: DataFrame, contract: Contract) -> DataFrame:
+    """The derived columns ``c<i>`` by their expressions in Spark SQL, over the converted columns;
+    their reasons join ``__problems`` on rows whose read columns all converted (as the python
+    engine judges them)."""
+    inputs = {c.name: c.type for c in contract.read_columns}
+    names = {c.name: curated_name(i) for i, c in enumerate(contract.columns) if not c.derived}
+    values: List[SparkColumn] = []
+    derived_reasons: List[SparkColumn] = []
+    clean = F.col("__problems").isNull()
+    for i, column in enumerate(contract.columns):
+        if column.expression is None:
+            continue
+        sql = compile_expression(column.expression, inputs, "spark", names)
+        value = F.expr(sql).cast(spark_type(column.column_type))
+        if column.column_type.length is not None:
+            checked = convert(value, column)
+            value = checked.value
+            if checked.reason is not None:
+                derived_reasons.append(F.when(clean, checked.reason))
+        if not column.nullable:
+            derived_reasons.append(F.when(clean & value.isNull(), F.lit(reasons.derived_without_value(column))))
+        values.append(value.alias(curated_name(i)))
+    frame = frame.select("*", *values)
+    if derived_reasons:
+        frame = frame.withColumn("__problems", F.coalesce(F.col("__problems"), join(derived_reasons)))
+    return frame
