@@ -40,6 +40,9 @@ The fixes:
   with ``ConcurrentModificationException`` unless the table is still at that version; Iceberg's
   optimistic commit (pyiceberg's Glue catalog) depends on it. The check and the update now happen
   together, one update at a time.
+* ``sync-poll-interval`` — the interpreter looks at a ``.sync`` task's job every 0.5 s, so a local
+  run ended up to half a second after its job; it looks every 0.1 s now (an in-process lookup). On
+  AWS the service's own latency applies.
 """
 
 from __future__ import annotations
@@ -522,6 +525,23 @@ def _fix_glue_update_table_version() -> None:
 # --- apply --------------------------------------------------------------------------------------
 
 
+# --- (l) a shorter poll of .sync tasks ------------------------------------------------------------
+
+SYNC_POLL_SECONDS = 0.1
+
+
+def _fix_sync_poll_interval() -> None:
+    fix = "sync-poll-interval"
+    module = _sfn_service("state_task_service_callback")
+    current = getattr(module, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", None)
+    if current != 0.5:
+        raise _fail(fix, f"_DELAY_SECONDS_SYNC_CONDITION_CHECK is {current!r}, not 0.5")
+    _expect(
+        fix, _own(fix, module.StateTaskServiceCallback, "_eval_sync"), "time.sleep(_DELAY_SECONDS_SYNC_CONDITION_CHECK)"
+    )
+    module._DELAY_SECONDS_SYNC_CONDITION_CHECK = SYNC_POLL_SECONDS
+
+
 FIXES: Tuple[Tuple[str, Callable[[], None]], ...] = (
     ("sync-callback-guard", _fix_sync_callback_guard),
     ("glue-sync-json-output", _fix_glue_sync_output),
@@ -534,6 +554,7 @@ FIXES: Tuple[Tuple[str, Callable[[], None]], ...] = (
     ("dynamodb-atomic-writes", _fix_dynamodb_atomic_writes),
     ("s3-listing-during-deletes", _fix_s3_listing_during_deletes),
     ("glue-update-table-version", _fix_glue_update_table_version),
+    ("sync-poll-interval", _fix_sync_poll_interval),
 )
 
 

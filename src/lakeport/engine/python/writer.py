@@ -55,6 +55,9 @@ PARQUET_OPTIONS: Dict[str, Any] = {
 Slot = Tuple[str, PartitionKey]
 """(source id, partition values): one file sequence."""
 
+UPLOAD_THREADS = 8
+"""Partition files of one source uploaded at once when it is finished."""
+
 
 @dataclass
 class _Open:
@@ -218,8 +221,17 @@ class PartitionedWriter:
         for slot in sorted(s for s in self._buffers if s[0] == source):
             self._flush(slot)
         self._drain()
-        for slot in sorted(s for s in self._open if s[0] == source):
-            self._close(slot)
+        slots = sorted(s for s in self._open if s[0] == source)
+        if self.remote and len(slots) > 1:
+            # one upload per partition file: side by side, or a run over a hundred partitions
+            # waits a hundred round trips to S3 one after the other
+            with ThreadPoolExecutor(
+                max_workers=min(UPLOAD_THREADS, len(slots)), thread_name_prefix="lakeport-upload"
+            ) as pool:
+                list(pool.map(self._close, slots))
+        else:
+            for slot in slots:
+                self._close(slot)
         return sorted(self.written.get(source, []), key=lambda w: w.uri)
 
     def discard_source(self, source: str) -> None:
