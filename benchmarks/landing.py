@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -250,6 +251,32 @@ class Stack:
             "query": queryable_at - ended,
         }
 
+    def query_latency(self, repeat: int) -> Dict[str, float]:
+        """``lakeport query`` as a person types it (a new process each time, against this stack),
+        and the floor of any Python process that imports what it needs, in the same run."""
+        dataset = f"bench.flights_{self.count}"
+        env = dict(
+            os.environ,
+            AWS_ENDPOINT_URL=self.stack.endpoint_url,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_REGION=self.stack.resources.region,
+        )
+        lakeport = str(Path(sys.executable).with_name("lakeport"))
+        commands = {
+            "query": [lakeport, "query", f"SELECT count(*) AS n FROM {dataset}"],
+            "floor": [sys.executable, "-c", "import boto3, duckdb, pyarrow"],
+        }
+        out: Dict[str, float] = {}
+        for name, command in commands.items():
+            seconds = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                subprocess.run(command, check=True, capture_output=True, env=env)
+                seconds.append(time.perf_counter() - started)
+            out[name] = statistics.median(seconds)
+        return out
+
     def close(self) -> None:
         self.stack.stop()
 
@@ -307,6 +334,7 @@ def main(argv: Sequence[str]) -> int:
             )
             lines.append(line)
             print(line, flush=True)
+        latency = stack.query_latency(max(args.repeat, 5))
     finally:
         stack.close()
     print()
@@ -317,6 +345,11 @@ def main(argv: Sequence[str]) -> int:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for line in lines:
         print(line)
+    print()
+    print(
+        f"lakeport query (a new process, count(*) of the last table): {latency['query']:.2f} s median;"
+        f" a Python process importing boto3, duckdb and pyarrow: {latency['floor']:.2f} s"
+    )
     return 0
 
 

@@ -203,6 +203,13 @@ def test_derived_columns(spark_engine: Any, work: str) -> None:
     both(spark_engine, contract_of(DERIVED_CONTRACT), [write(work, "flights.csv", DERIVED_CSV)], work)
 
 
+def test_fixed_width_and_excel_inputs(spark_engine: Any, work: str) -> None:
+    from tests.functional.test_ingest_formats import ACCOUNTS, FIXED, SALES, _workbook
+
+    both(spark_engine, contract_of(ACCOUNTS), [write(work, "accounts.txt", FIXED, encoding="latin-1")], work)
+    both(spark_engine, contract_of(SALES), [write(work, "sales.xlsx", _workbook())], work)
+
+
 def test_rows_longer_than_the_row_limit(spark_engine: Any, work: str) -> None:
     contract = contract_of("""
 source: {prefix: long/, format: csv, max_row_bytes: 2KiB}

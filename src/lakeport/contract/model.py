@@ -71,6 +71,8 @@ class SourceOptions(_Strict):
     null_values: List[str] = Field(default_factory=lambda: [""])
     skip_rows: int = Field(0, ge=0)
     compression: Literal["auto", "none", "gzip", "bz2", "zstd"] = "auto"
+    sheet: Optional[str] = None
+    """Excel: the worksheet to read (by name); the first one when not given."""
 
     @field_validator("delimiter")
     @classmethod
@@ -99,14 +101,22 @@ class SourceOptions(_Strict):
             raise ValueError(f"unknown text encoding '{value}' (e.g. utf-8, latin-1, cp1252)") from None
 
 
-_CSV_ONLY = ("delimiter", "quote", "escape", "header", "null_values", "skip_rows")
+_CSV_ONLY = ("delimiter", "quote", "escape", "header", "null_values", "skip_rows", "sheet")
+# the options each format takes besides encoding and compression (which every text format takes)
+_FORMAT_OPTIONS = {
+    "csv": ("delimiter", "quote", "escape", "header", "null_values", "skip_rows"),
+    "fixed_width": ("null_values", "skip_rows"),
+    "excel": ("header", "null_values", "skip_rows", "sheet"),
+    "jsonl": (),
+    "parquet": (),
+}
 
 
 class Source(_Strict):
     """Where a dataset's raw files land and what they look like."""
 
     prefix: str = Field(min_length=1)
-    format: Literal["csv", "jsonl", "parquet"]
+    format: Literal["csv", "jsonl", "parquet", "fixed_width", "excel"]
     options: SourceOptions = Field(default_factory=SourceOptions)
     max_uncompressed_bytes: int = DEFAULT_MAX_UNCOMPRESSED
     max_row_bytes: int = DEFAULT_MAX_ROW_BYTES
@@ -137,15 +147,21 @@ class Source(_Strict):
 
     @model_validator(mode="after")
     def _options_fit_format(self) -> Source:
-        if self.format != "csv":
-            defaults = SourceOptions()
-            given = [
-                k
-                for k in _CSV_ONLY
-                if k in self.options.model_fields_set and getattr(self.options, k) != getattr(defaults, k)
-            ]
-            if given:
-                raise ValueError(f"options {', '.join(given)} apply to csv only, not {self.format}")
+        defaults = SourceOptions()
+        allowed = _FORMAT_OPTIONS[self.format]
+        given = [
+            k
+            for k in _CSV_ONLY
+            if k not in allowed
+            and k in self.options.model_fields_set
+            and getattr(self.options, k) != getattr(defaults, k)
+        ]
+        if given:
+            takes = [f for f, options in _FORMAT_OPTIONS.items() if all(k in options for k in given)]
+            raise ValueError(
+                f"options {', '.join(given)} do not apply to {self.format}"
+                + (f" (only to {', '.join(takes)})" if takes else "")
+            )
         return self
 
 
@@ -165,6 +181,9 @@ class Column(_Strict):
     # an Athena (Trino) SQL expression over the row's other columns: the column is computed, not
     # read from the file (see lakeport.contract.expressions)
     expression: Optional[str] = Field(None, min_length=1)
+    # fixed-width text: where the column is on each line (1-based character position, and width)
+    start: Optional[int] = Field(None, ge=1)
+    length: Optional[int] = Field(None, ge=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -182,7 +201,7 @@ class Column(_Strict):
     @model_validator(mode="after")
     def _derived_is_not_read(self) -> Column:
         if self.expression is not None:
-            given = [k for k in ("source", "format", "null_values") if getattr(self, k) is not None]
+            given = [k for k in ("source", "format", "null_values", "start", "length") if getattr(self, k) is not None]
             if given:
                 raise ValueError(
                     f"a column with an expression is computed, not read from the file: drop {', '.join(given)}"
@@ -412,6 +431,7 @@ class Contract(_Strict):
                     problems.append(f"schema.{index}.expression: {exc}")
         if not inputs:
             problems.append("schema: every column is derived; at least one must come from the file")
+        problems.extend(self._positions())
 
         for index, key in enumerate(self.primary_key):
             if key not in by_name:
@@ -475,6 +495,25 @@ class Contract(_Strict):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _positions(self) -> List[str]:
+        """Fixed-width columns say where they are, and only fixed-width columns do."""
+        problems: List[str] = []
+        fixed = self.source.format == "fixed_width"
+        for index, column in enumerate(self.columns):
+            if column.derived:
+                continue
+            has = [k for k in ("start", "length") if getattr(column, k) is not None]
+            if fixed and len(has) < 2:
+                problems.append(
+                    f"schema.{index}: a fixed_width column gives its place on the line: start (the first"
+                    " character, from 1) and length, e.g. {start: 1, length: 8}"
+                )
+            elif not fixed and has:
+                problems.append(
+                    f"schema.{index}: {' and '.join(has)} apply to fixed_width files, not {self.source.format}"
+                )
+        return problems
 
     # -- derived views -------------------------------------------------------------------------
 

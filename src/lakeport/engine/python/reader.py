@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import codecs
 import collections
+import contextlib
 import csv
 import io
 import json
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import IO, Any, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -354,9 +356,14 @@ def read_batches(raw: RawFile, contract: Contract, info: FileInfo, decode: bool 
         if fmt == "parquet":
             yield from _read_parquet(raw, contract, info)
             return
+        if fmt == "excel":
+            yield from _read_excel(raw, contract, info)
+            return
         info.compression = raw.detect_compression(options.compression)
         if fmt == "csv":
             yield from _read_csv(raw, contract, info, decode)
+        elif fmt == "fixed_width":
+            yield from _read_fixed_width(raw, contract, info)
         else:
             yield from _read_jsonl(raw, contract, info)
     except _TooLarge:
@@ -685,6 +692,265 @@ def _read_jsonl(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[Te
     finally:
         info.bytes_read = limited.count
         text.close()
+
+
+# -- fixed-width text -------------------------------------------------------------------------------
+
+FIXED_WIDTH_BLOCK = 8 << 20
+
+
+def _lines_of(data: bytes) -> pa.Array:
+    """The lines of ``data`` as a binary array over the same bytes (no copy of the text), without
+    their line breaks (LF or CR LF)."""
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    starts = np.concatenate(([0], ends + 1))
+    if starts[-1] == len(data):  # the data ends with a line break: no line after it
+        starts = starts[:-1]
+    offsets = np.concatenate((starts, [len(data)])).astype(np.int32)
+    lines = pa.Array.from_buffers(pa.binary(), len(starts), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return _strip_end(_strip_end(lines, b"\n"), b"\r")
+
+
+def _strip_end(lines: pa.Array, byte: bytes) -> pa.Array:
+    if not len(lines):
+        return lines
+    ends = pc.equal(pc.binary_slice(lines, -1), pa.scalar(byte, pa.binary()))
+    if not pc.any(ends).as_py():
+        return lines
+    return pc.if_else(ends, pc.binary_slice(lines, 0, -1), lines)
+
+
+def _read_fixed_width(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[TextBatch]:
+    """Each line is one row; each column its ``start``/``length`` characters, trimmed of spaces.
+    Rows are numbered by their line in the file (skipped and blank lines counted, not read)."""
+    options = contract.source.options
+    columns = contract.read_columns
+    derived = [c.name for c in contract.derived_columns]
+    limited = raw.open(info.compression, contract.source.max_uncompressed_bytes)
+    guard = _line_guard(limited, contract, ROW_TOO_LONG)
+    stream: Any = guard if guard is not None else limited
+    limit = contract.source.max_row_bytes
+    marker = ROW_TOO_LONG.encode() if guard is not None else None
+    null_values = pa.array(list(options.null_values), pa.string())
+    carry = b""
+    line_no = 0
+    try:
+        while True:
+            block = stream.read(FIXED_WIDTH_BLOCK)
+            data = carry + bytes(block)
+            if not data:
+                break
+            cut = data.rfind(b"\n") + 1 if block else len(data)
+            if cut == 0:
+                carry = data
+                continue
+            data, carry = data[:cut], data[cut:]
+            utf8 = options.encoding == "utf-8"
+            if not utf8:
+                # one decode for the whole block; line by line only when some line is not valid
+                with contextlib.suppress(UnicodeDecodeError):
+                    data, utf8 = data.decode(options.encoding).encode("utf-8"), True
+            lines = _lines_of(data)
+            numbers = np.arange(line_no + 1, line_no + 1 + len(lines), dtype=np.int64)
+            line_no += len(lines)
+            keep = np.asarray(pc.fill_null(pc.greater(pc.binary_length(lines), 0), False))
+            keep &= numbers > options.skip_rows
+            if not keep.any():
+                continue
+            mask = pa.array(keep)
+            lines, numbers_array = lines.filter(mask), pa.array(numbers[keep])
+            yield _fixed_width_batch(
+                lines, numbers_array, columns, derived, options, utf8, marker, guard, limit, null_values
+            )
+            if not block:
+                break
+    finally:
+        info.bytes_read = limited.count
+        stream.close()
+
+
+def _fixed_width_batch(
+    lines: pa.Array,
+    numbers: pa.Array,
+    columns: Sequence[Any],
+    derived: Sequence[str],
+    options: Any,
+    utf8: bool,
+    marker: Optional[bytes],
+    guard: Optional[_LongLines],
+    limit: int,
+    null_values: pa.Array,
+) -> TextBatch:
+    n = len(lines)
+    errors: List[Optional[str]] = [None] * n
+    raw_text: List[Optional[str]] = [None] * n
+    bad = np.zeros(n, dtype=bool)
+    if marker is not None and guard is not None and guard.dropped:
+        for i in np.flatnonzero(np.asarray(pc.fill_null(pc.equal(lines, pa.scalar(marker, pa.binary())), False))):
+            if not guard.dropped:
+                break
+            length, sample = guard.dropped.popleft()
+            errors[i], raw_text[i], bad[i] = (
+                reasons.row_too_long(length, limit),
+                _long_line_text(length, sample, options.encoding),
+                True,
+            )
+    if utf8:
+        text, failing = cast_locating(lines, lambda a: a.cast(pa.string()))
+    else:
+        text, failing = _decoded(lines, options.encoding)
+    for position in failing:
+        if not bad[position]:
+            errors[position] = reasons.unparseable_row(
+                f"line {numbers[position].as_py()} is not valid {options.encoding} text (set source.options.encoding)"
+            )
+            raw_text[position] = lines[position].as_py().decode(options.encoding, errors="replace")
+            bad[position] = True
+    out: Dict[str, pa.Array] = {}
+    blank = pa.array(bad)
+    for column in columns:
+        field = pc.utf8_trim_whitespace(
+            pc.utf8_slice_codeunits(text, column.start - 1, column.start - 1 + column.length)
+        )
+        field = pc.if_else(pc.or_(blank, pc.is_in(field, value_set=null_values)), pa.scalar(None, pa.string()), field)
+        out[column.name] = field
+    for name in derived:
+        out[name] = pa.nulls(n, pa.string())
+    any_bad = bool(bad.any())
+    return TextBatch(
+        columns=out,
+        row_numbers=numbers,
+        errors=pa.array(errors, pa.string()) if any_bad else None,
+        raw=pa.array(raw_text, pa.string()) if any_bad else None,
+    )
+
+
+def _decoded(lines: pa.Array, encoding: str) -> Tuple[pa.Array, List[int]]:
+    """Lines in another encoding as text; the positions of those that are not valid in it."""
+    values: List[Optional[str]] = []
+    failing: List[int] = []
+    for i, line in enumerate(lines.to_pylist()):
+        try:
+            values.append(line.decode(encoding))
+        except UnicodeDecodeError:
+            values.append(None)
+            failing.append(i)
+    return pa.array(values, pa.string()), failing
+
+
+# -- Excel ------------------------------------------------------------------------------------------
+
+EXCEL_BATCH_ROWS = 65536
+
+
+def _read_excel(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[TextBatch]:
+    """One worksheet (``source.options.sheet``, else the first) read with calamine: the header row
+    after ``skip_rows`` names the columns as in a CSV, each later row is a row, numbered as Excel
+    numbers it. Cell values become text as the other formats give it (numbers that are whole
+    without a fraction, dates and times in ISO form), then convert like any text."""
+    from python_calamine import CalamineWorkbook
+
+    options = contract.source.options
+    with raw.opener.local_copy() as handle:
+        workbook = (
+            CalamineWorkbook.from_path(handle) if isinstance(handle, str) else CalamineWorkbook.from_filelike(handle)
+        )
+        names = list(workbook.sheet_names)
+        if not names:
+            raise raw.fail("the workbook has no worksheet", hint="deliver the export again")
+        sheet_name = options.sheet or names[0]
+        if sheet_name not in names:
+            raise raw.fail(
+                f"the workbook has no worksheet {sheet_name!r} (it has: {', '.join(repr(n) for n in names)})",
+                hint="set source.options.sheet to one of those",
+            )
+        sheet = workbook.get_sheet_by_name(sheet_name)
+        rows = sheet.iter_rows() if hasattr(sheet, "iter_rows") else iter(sheet.to_python(skip_empty_area=False))
+        info.bytes_read = int(
+            getattr(handle, "size", lambda: 0)() if not isinstance(handle, str) else os.path.getsize(handle)
+        )
+        yield from _excel_rows(raw, contract, info, rows)
+
+
+def _excel_rows(raw: RawFile, contract: Contract, info: FileInfo, rows: Iterator[List[Any]]) -> Iterator[TextBatch]:
+    options = contract.source.options
+    wanted = {c.source_name: c for c in contract.read_columns}
+    number = 0
+    for _ in range(options.skip_rows):
+        next(rows, None)
+        number += 1
+    if options.header:
+        header: List[str] = []
+        for row in rows:
+            number += 1
+            if any(cell not in (None, "") for cell in row):
+                header = [str(cell).strip() if cell is not None else "" for cell in row]
+                break
+        if not header:
+            return
+    else:
+        header = [c.source_name for c in contract.read_columns]
+    positions = {name: i for i, name in reversed(list(enumerate(header))) if name in wanted}
+    info.ignored_columns = [n for n in header if n and n not in wanted]
+    missing = [c for c in contract.read_columns if c.source_name not in positions]
+    required = [c.source_name for c in missing if not c.nullable]
+    if required:
+        raise raw.fail(
+            f"the header row lacks required column(s) {', '.join(repr(r) for r in required)}"
+            f" (found: {', '.join(repr(n) for n in header[:20])})",
+            hint="check source.options.sheet and skip_rows, or map the column with 'source:' in the contract",
+        )
+    info.missing_columns = [c.source_name for c in missing]
+    markers = set(options.null_values)
+    values: Dict[str, List[Optional[str]]] = {c.name: [] for c in contract.columns}
+    numbers: List[int] = []
+    for row in rows:
+        number += 1
+        if not any(cell not in (None, "") for cell in row):
+            continue  # an empty row of the sheet's used area
+        for name, column in wanted.items():
+            at = positions.get(name)
+            cell = row[at] if at is not None and at < len(row) else None
+            text = _cell_text(cell, column.column_type.kind)
+            values[column.name].append(None if text is None or text in markers else text)
+        numbers.append(number)
+        if len(numbers) >= EXCEL_BATCH_ROWS:
+            yield _excel_batch(contract, values, numbers)
+            values = {c.name: [] for c in contract.columns}
+            numbers = []
+    if numbers:
+        yield _excel_batch(contract, values, numbers)
+
+
+def _excel_batch(contract: Contract, values: Dict[str, List[Optional[str]]], numbers: List[int]) -> TextBatch:
+    n = len(numbers)
+    columns = {
+        c.name: pa.nulls(n, pa.string()) if c.derived else pa.array(values[c.name], pa.string())
+        for c in contract.columns
+    }
+    return TextBatch(columns=columns, row_numbers=pa.array(numbers, pa.int64()))
+
+
+def _cell_text(cell: Any, kind: str) -> Optional[str]:
+    """A cell's value as the text a CSV export would hold."""
+    import datetime as dt
+
+    if cell is None:
+        return None
+    if isinstance(cell, bool):
+        return "true" if cell else "false"
+    if isinstance(cell, float):
+        # Excel stores every number as a double: 42 is 42.0, which is a whole number, not a fraction
+        return str(int(cell)) if cell.is_integer() and abs(cell) < 2**53 else repr(cell)
+    if isinstance(cell, dt.datetime):
+        if kind == "date" and cell.time() == dt.time(0):
+            return cell.date().isoformat()
+        return cell.isoformat(sep=" ")
+    if isinstance(cell, (dt.date, dt.time)):
+        return cell.isoformat()
+    if isinstance(cell, dt.timedelta):
+        return str(cell)
+    return str(cell)
 
 
 # -- Parquet ----------------------------------------------------------------------------------------
