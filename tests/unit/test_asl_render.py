@@ -102,3 +102,16 @@ def test_a_busy_glue_job_is_waited_for_hours_not_minutes(state: str) -> None:
     assert capacity["MaxDelaySeconds"] <= 60
     others = [r for r in definition["States"][state]["Retry"] if r is not capacity]
     assert all(_expected_wait_hours(r) < 0.1 for r in others)  # real errors still surface in minutes
+
+
+def test_transient_failures_are_retried_for_longer_than_a_dead_runs_lock_lease() -> None:
+    """A killed run's dataset lock frees itself when its lease runs out; the runs waiting behind it
+    must still be retrying then, or they fail for good and need a person."""
+    from lakeport.ingest import DEFAULT_LOCK_LEASE
+    from lakeport.orchestration.environment import DEFAULT_RETRY_WAIT_SECONDS
+
+    states = render_ingest(RESOURCES, NOTIFIER)["States"]
+    [choice] = states["IsTransient"]["Choices"]
+    [limit] = [c["NumericLessThan"] for c in choice["And"] if c.get("Variable") == "$.attempt"]
+    assert states["WaitBeforeRetry"]["SecondsPath"] == "$.retry_wait_seconds"
+    assert limit * DEFAULT_RETRY_WAIT_SECONDS > DEFAULT_LOCK_LEASE
