@@ -119,7 +119,7 @@ def test_a_mistake_is_named_by_field_line_and_reason(extra, path, reason_part, l
         ("format: csv", "format: xml", "source.format", "'xml' is not allowed"),
         ("prefix: sales/orders/", "prefix: s3://bucket/sales/", "source.prefix", "no bucket"),
         ("dataset: sales.orders", "dataset: Sales-Orders", "dataset", "'<database>.<table>'"),
-        ("format: csv", "format: jsonl\n  options: {delimiter: ';'}", "source", "options delimiter do not apply to jsonl (only to csv)"),
+        ("format: csv", "format: jsonl\n  options: {delimiter: ';'}", "source", "do not apply to jsonl (only to csv)"),
     ],
 )
 def test_schema_and_source_mistakes(old, new, path, reason_part):  # type: ignore[no-untyped-def]
