@@ -113,6 +113,18 @@ def test_translation_keeps_athena_meaning():  # type: ignore[no-untyped-def]
     ]
 
 
+def test_dividing_integers_divides_them_as_athena_does(lake):  # type: ignore[no-untyped-def]
+    """Athena (Trino) divides an integer by an integer into an integer, truncated toward zero;
+    DuckDB's own ``/`` would give a fraction. Decimals and doubles keep their fractions."""
+    lake.apply_example("orders")
+    lake.ingest("sales.orders", [lake.put_example("sales/orders/orders-2024-01-02.csv")])
+    [row] = lake.query(
+        "SELECT order_id / 100 AS hundreds, -order_id / 100 AS negative, order_id % 100 AS rest,"
+        " amount / 2 AS half, order_id / 2.0 AS exact FROM sales.orders WHERE order_id = 1001"
+    )
+    assert row == {"hundreds": 10, "negative": -10, "rest": 1, "half": Decimal("60.25"), "exact": Decimal("500.5")}
+
+
 def test_athena_pseudo_columns_name_each_rows_data_file_and_its_time(lake):  # type: ignore[no-untyped-def]
     """ "$path" and "$file_modified_time" as on Athena: checked against the table's own file list and S3."""
     text = _source(120)

@@ -138,6 +138,9 @@ class LocalQueryEngine:
         pseudo = pseudo_columns(sql)
         translated = to_duckdb(sql, {ref.key: ref.alias for ref in references if ref.as_of is not None})
         connection = duckdb.connect(database=":memory:")
+        # Athena divides an integer by an integer into an integer (truncated toward zero); DuckDB's
+        # "/" gives a fraction unless told otherwise
+        connection.execute("SET integer_division = true")
         try:
             registered: Dict[Tuple[str, str, Optional[str]], str] = {}
             for ref in references:
