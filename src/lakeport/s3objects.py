@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
-from .contract import Contract
 from .ledger.files import SourceObject
+
+if TYPE_CHECKING:  # the contract models take a tenth of a second to import
+    from .contract import Contract
 
 MARKER_SUFFIXES = ("/", "_SUCCESS", ".lakeport-complete")
 

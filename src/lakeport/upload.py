@@ -27,13 +27,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Sequence, Tuple
 
 from botocore.exceptions import ClientError
 
 from .aws import error_code, translate
 from .clock import iso
-from .contract import Contract
 from .delivery import (
     SHA256_METADATA,
     DeliveredObject,
@@ -44,6 +43,9 @@ from .delivery import (
 )
 from .errors import ConfigurationError, TerminalError
 from .s3objects import is_data_key
+
+if TYPE_CHECKING:  # the contract models take a tenth of a second to import
+    from .contract import Contract
 
 MIB = 1024 * 1024
 DEFAULT_PART_SIZE = 8 * MIB
