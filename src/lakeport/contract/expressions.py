@@ -17,6 +17,7 @@ column with ``nullable: false`` quarantines such a row.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Dict, Mapping, Tuple
 
@@ -81,7 +82,9 @@ def _parse(expression: str, inputs: Tuple[Tuple[str, str], ...]) -> object:
         tree = qualify(tree, schema=schema, dialect="trino", validate_qualify_columns=True)
     except OptimizeError as exc:
         known = ", ".join(name for name, _ in inputs)
-        raise ExpressionError(f"{str(exc).splitlines()[0]} (it can read: {known})") from None
+        # sqlglot places the problem in the SELECT it was given, not in the expression: leave that out
+        message = re.sub(r"\.? ?Line: \d+, Col: \d+\.?", "", str(exc).splitlines()[0]).strip()
+        raise ExpressionError(f"{message} (it can read: {known})") from None
     return annotate_types(tree, schema=schema, dialect="trino")
 
 
