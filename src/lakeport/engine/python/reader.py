@@ -491,10 +491,9 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
         # longest line the guard lets through keeps every single-line record within one boundary
         block_size=BLOCK_SIZE if limit < BLOCK_SIZE else limit + (64 << 10),
         encoding=options.encoding if options.encoding != "utf-8" else "utf8",
-        # Parse on this thread only. With threads, pyarrow parses the next block while this one is
-        # being handed on, and calls ``on_invalid`` from there: rows the handler collected could be
-        # reported with the wrong batch or lost between building a batch and clearing the list.
-        # Conversion runs on the engine's own workers, so this costs no parallelism.
+        # One parsing thread (conversion runs on the engine's own workers, so this costs no
+        # parallelism). Even so the reader may parse the next block ahead, and call ``on_invalid``
+        # from there, while this loop handles a batch: the loop below allows for that.
         use_threads=False,
     )
     parse_options = pacsv.ParseOptions(
@@ -524,7 +523,12 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
         next_row = 1
         for batch in reader:
             gate.parsed()
-            unparsed_ahead.extend(number for number, _, _ in invalid if number >= next_row)
+            # pyarrow may already be parsing the next block on its reader thread and report its
+            # unparseable rows meanwhile: take the reports once, so a row reported between reading
+            # the list and emptying it is neither lost to the numbering nor reported twice
+            taken = invalid[:]
+            del invalid[: len(taken)]
+            unparsed_ahead.extend(number for number, _, _ in taken if number >= next_row)
             if batch.num_rows:
                 # the good rows keep their own numbers in the file: an unparseable row before them
                 # is skipped by pyarrow, not by the numbering
@@ -537,9 +541,7 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
                 yield decode_text(encoded, contract) if decode else encoded
                 next_row = int(numbers[-1].as_py()) + 1
                 unparsed_ahead[:] = [n for n in unparsed_ahead if n >= next_row]
-            if invalid:
-                taken = invalid[:]
-                del invalid[: len(taken)]
+            if taken:
                 yield _unparseable_batch(taken, contract)
         if invalid:
             yield _unparseable_batch(invalid, contract)
