@@ -111,11 +111,18 @@ def find_examples(explicit: Optional[Path] = None) -> Path:
     )
 
 
-def apply_examples(stack: LocalStack, examples: Path, applied_by: str = "lakeport demo") -> List[Contract]:
+def apply_examples(
+    stack: LocalStack, examples: Path, applied_by: str = "lakeport demo", keep_registered: bool = False
+) -> List[Contract]:
+    """Apply the example contracts; with ``keep_registered``, a dataset that has a contract already
+    keeps it (a restarted stack keeps the versions applied since, rather than going back to the example)."""
     registry = ContractRegistry(stack.aws.client("dynamodb"), stack.resources.datasets_table)
     applied = []
     for path in sorted((examples / "contracts").glob("*.yaml")):
         contract = load_contract_file(path)
+        if keep_registered and registry.latest_version(contract.dataset):
+            applied.append(registry.get(contract.dataset))
+            continue
         result = registry.apply(contract, applied_by=applied_by)
         applied.append(contract.model_copy(update={"version": result.version}))
     return applied

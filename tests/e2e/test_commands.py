@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Sequence
 
 import pytest
 from typer.testing import CliRunner
@@ -63,15 +63,16 @@ def aws_cli() -> str:
 class Server:
     """``lakeport local up`` in a subprocess; its stdout read line by line on a thread."""
 
-    def __init__(self, port: int, environment: Dict[str, str]) -> None:
+    def __init__(self, port: int, environment: Dict[str, str], cwd: Path, args: Sequence[str] = ()) -> None:
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: List[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "lakeport.cli", "local", "up", "--port", str(port)],
+            [sys.executable, "-m", "lakeport.cli", "local", "up", "--port", str(port), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             env=environment,
+            cwd=cwd,
         )
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -93,6 +94,11 @@ class Server:
                 return line
         raise AssertionError(f"no {text!r} within {timeout} s:\n{''.join(self.output)}")
 
+    def kill(self) -> None:
+        """``kill -9``: nothing is flushed, closed or said."""
+        self.process.kill()
+        self.process.wait(timeout=30)
+
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -104,12 +110,17 @@ class Server:
             raise
 
 
-@pytest.fixture
-def server() -> Iterator[Server]:
-    port = free_port()
+def clean_environment() -> Dict[str, str]:
+    """This environment without anything that points at AWS or lakeport: as a new shell has it."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAKEPORT_", "MOTO_"))}
     environment.update(PYTHONUNBUFFERED="1", COLUMNS="250")
-    running = Server(port, environment)
+    return environment
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    # started in a folder of its own: the stack keeps its state in .lakeport/ there, as for a user
+    running = Server(free_port(), clean_environment(), cwd=tmp_path)
     try:
         yield running
     finally:

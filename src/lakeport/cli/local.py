@@ -7,11 +7,13 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 import typer
 
 from ..errors import LakeportError
+from ..local.state import DEFAULT_STATE_DIR
 from .app import console, fail
 
 app = typer.Typer(help="Run lakeport on this machine, on the embedded AWS emulator.", no_args_is_help=True)
@@ -69,11 +71,27 @@ LOCAL_UP_MAX_CONCURRENT_RUNS = 4
 @app.command()
 def up(
     port: int = typer.Option(DEFAULT_PORT, help="loopback port of the emulator's endpoint"),
-    examples: bool = typer.Option(True, "--examples/--no-examples", help="apply the example contracts"),
+    examples: bool = typer.Option(
+        True, "--examples/--no-examples", help="apply the example contracts (to datasets that have none yet)"
+    ),
+    state_dir: Path = typer.Option(
+        Path(DEFAULT_STATE_DIR),
+        "--state-dir",
+        help="folder that keeps the buckets, tables, ledgers, contracts and catalog across restarts",
+    ),
+    ephemeral: bool = typer.Option(
+        False, "--ephemeral", help="keep nothing: start empty and forget everything at the stop"
+    ),
 ) -> None:
-    """Start the emulator with every lakeport resource and ingest what lands in the raw bucket, until Ctrl-C."""
+    """Start the emulator with every lakeport resource and ingest what lands in the raw bucket, until Ctrl-C.
+
+    What the stack holds is kept in --state-dir (default .lakeport/ in the current folder) and is
+    there again at the next start, after a Ctrl-C, a SIGTERM or a kill -9 alike; a run the stop
+    interrupted is started again, and files that landed but were never dispatched are announced again.
+    """
     from ..demo import apply_examples, find_examples
     from ..local.pipeline import wire
+    from ..local.restart import take_up
     from ..local.stack import LocalStack
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
@@ -88,11 +106,19 @@ def up(
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     # several runs of a job at once, as Glue does (the tests' default of 2 makes the limit easy to reach)
-    stack = LocalStack(port=port, max_concurrent_runs=LOCAL_UP_MAX_CONCURRENT_RUNS)
+    stack = LocalStack(
+        port=port, max_concurrent_runs=LOCAL_UP_MAX_CONCURRENT_RUNS, state_dir=None if ephemeral else state_dir
+    )
     try:
         stack.start()
-        wire(stack)
-        applied = apply_examples(stack, find_examples(), applied_by="lakeport local up") if examples else []
+        dispatcher = wire(stack)
+        kept = stack.restored is not None and stack.restored.restored
+        applied = (
+            apply_examples(stack, find_examples(), applied_by="lakeport local up", keep_registered=kept)
+            if examples
+            else []
+        )
+        taken_up = take_up(stack, dispatcher) if kept else None
     except LakeportError as exc:
         stack.stop()
         fail(exc)
@@ -104,6 +130,12 @@ def up(
     shown = next((c for c in applied if c.dataset == "sales.orders"), applied[0] if applied else None)
     prefix = shown.source.prefix if shown is not None else "<dataset prefix>/"
     console.print(f"endpoint: {stack.endpoint_url}", highlight=False, soft_wrap=True)
+    if stack.restored is None:
+        console.print("state: ephemeral (nothing is kept after the stop)", highlight=False, soft_wrap=True)
+    else:
+        console.print(f"state: {state_dir}/ — {stack.restored.describe()}", highlight=False, soft_wrap=True)
+    for line in taken_up.lines() if taken_up is not None else []:
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
     console.print(
         f"environment (for lakeport, the AWS CLI and any SDK):\n{_shell_lines(environment)}",
         highlight=False,

@@ -10,10 +10,13 @@ import logging
 import os
 import socket
 import urllib.request
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from lakeport.aws import AwsContext
 from lakeport.resources import LOCAL_REGION
+
+if TYPE_CHECKING:
+    from lakeport.local.state import LocalState
 
 # moto accepts any credentials; fixed ones keep the SDK from looking for a real profile.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -25,11 +28,40 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _server(port: int, state: Optional[LocalState]) -> Any:
+    """moto's threaded server; with ``state``, its application answers writes once they are kept."""
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    if state is None:
+        return ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+
+    kept = state
+
+    class KeptServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = kept.wrap(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return KeptServer(ip_address="127.0.0.1", port=port, verbose=False)
+
+
 class EmbeddedAws:
     """Start/stop the emulator and hand out :class:`AwsContext` objects pointed at it."""
 
-    def __init__(self, port: Optional[int] = None, region: str = LOCAL_REGION, apply_fixes: bool = True) -> None:
+    def __init__(
+        self,
+        port: Optional[int] = None,
+        region: str = LOCAL_REGION,
+        apply_fixes: bool = True,
+        state: Optional[LocalState] = None,
+    ) -> None:
         self.requested_port = port
+        # Keeps S3, DynamoDB and the catalog on disk (``lakeport local up``); None forgets at stop.
+        self.state = state
         self.region = region
         # The fixes target the pinned moto (Step Functions, Glue runs, Lambda). The Python 3.9
         # tests of the Glue Python-shell code use an older moto and only S3, DynamoDB, Glue's
@@ -46,8 +78,6 @@ class EmbeddedAws:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> EmbeddedAws:
-        from moto.server import ThreadedMotoServer
-
         from . import patches
 
         if self.apply_fixes:
@@ -60,7 +90,7 @@ class EmbeddedAws:
         port = self.requested_port or free_port()
         # Step Functions service integrations call back into the emulator on this port.
         os.environ["MOTO_PORT"] = str(port)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._server = _server(port, self.state)
         self._server.start()
         self.port = port
         return self

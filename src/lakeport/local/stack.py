@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Dict, List, Optional, Union
 
 from botocore.exceptions import ClientError
@@ -38,6 +39,7 @@ from lakeport.local.provision import (
     provision,
 )
 from lakeport.local.sqs_poller import SqsPoller
+from lakeport.local.state import LocalState, RestoreSummary
 from lakeport.resources import Resources
 
 
@@ -69,12 +71,21 @@ class LocalStack:
         batching_window_seconds: float = 0.5,
         glue_workers: int = 4,
         attach: bool = False,
+        state_dir: Optional[Path] = None,
     ) -> None:
         self.resources = resources or Resources.for_deployment()
         # True: the resources exist already (terraform apply against the emulator); find, do not create.
         self.attach = attach
+        # A folder that keeps S3, DynamoDB and the catalog across restarts (None: forget at stop).
+        self.state = LocalState(state_dir) if state_dir is not None else None
+        if self.state is not None and (emulator is not None or attach):
+            raise ConfigurationError(
+                "a state directory needs the stack's own emulator and provisioning",
+                hint="start the stack without an emulator of its own or attach, or without a state directory",
+            )
+        self.restored: Optional[RestoreSummary] = None
         self._own_emulator = emulator is None
-        self.emulator = emulator or EmbeddedAws(port=port, region=self.resources.region)
+        self.emulator = emulator or EmbeddedAws(port=port, region=self.resources.region, state=self.state)
         self.max_concurrent_runs = max_concurrent_runs
         self.visibility_timeout_seconds = visibility_timeout_seconds
         self.batch_size = batch_size
@@ -126,9 +137,19 @@ class LocalStack:
         """Start the emulator (unless one was given), provision (or attach), start the runner and the poller."""
         if self._running:
             return self
+        if self.state is not None:
+            self.state.open()
         if self.emulator.port is None:
-            self.emulator.start()
+            try:
+                self.emulator.start()
+            except BaseException:
+                if self.state is not None:
+                    self.state.close()
+                raise
         self._aws = self.emulator.context()
+        if self.state is not None:
+            # moto's models live in the process: what this stack holds comes from its folder only
+            self.emulator.reset()
         if self.attach:
             self.feed = self._attach(self._aws)
         else:
@@ -143,6 +164,8 @@ class LocalStack:
                 queue_arn=self.provisioned.ingest_queue_arn,
                 dispatcher_function_arn=self.provisioned.dispatcher_function_arn,
             )
+            if self.state is not None:
+                self.restored = self.state.restore()
         self.glue.start()
         dispatcher = lambdas.function_name_of(self.feed.dispatcher_function_arn)
         self._poller = SqsPoller(
@@ -197,6 +220,8 @@ class LocalStack:
         self._registered_functions.clear()
         if self._own_emulator:
             self.emulator.stop()
+        if self.state is not None:
+            self.state.close()
         self._running = False
 
     def __enter__(self) -> LocalStack:

@@ -34,7 +34,7 @@ import logging
 import os
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from botocore.exceptions import ClientError
@@ -342,6 +342,13 @@ class Dispatcher:
     def _held_by(self, obj: SourceObject, run_id: str) -> bool:
         record = self.files.get(obj)
         return record is not None and record.state == CLAIMED and record.run_id == run_id
+
+    def relaunch(self, dataset: str, run_id: str, objects: List[SourceObject]) -> DispatchReport:
+        """Start run ``run_id`` again, under its own name, for ``objects`` it claimed; its execution
+        must be gone (a local stack that restarted keeps the ledgers but not the executions)."""
+        report = DispatchReport()
+        self._launch(dataset, run_id, objects, datetime.now(timezone.utc), report)
+        return report
 
     def _launch(
         self, dataset: str, run_id: str, objects: List[SourceObject], moment: datetime, report: DispatchReport
