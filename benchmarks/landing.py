@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 HERE = Path(__file__).resolve().parent
 CONTRACT = HERE / "flights.yaml"
@@ -184,11 +184,11 @@ def run_subprocess(job: str, csv: Path) -> float:
 class Stack:
     """``lakeport local up``'s stack, started once; one dataset per landing so each run is alone."""
 
-    def __init__(self) -> None:
+    def __init__(self, state_dir: Optional[Path] = None) -> None:
         from lakeport.local.pipeline import wire
         from lakeport.local.stack import LocalStack
 
-        self.stack = LocalStack().start()
+        self.stack = LocalStack(state_dir=state_dir).start()
         wire(self.stack)
         self.count = 0
 
@@ -304,6 +304,11 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--worker", choices=sorted(JOBS))
     parser.add_argument("--csv", type=Path)
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        help="run the stack keeping its state in this (empty) folder, as lakeport local up does",
+    )
     args = parser.parse_args(argv)
     if args.worker:
         worker(args.worker, args.csv, args.out)
@@ -312,8 +317,11 @@ def main(argv: Sequence[str]) -> int:
     sys.path.insert(0, str(HERE))
     from lineitem import machine  # the same description of the machine as the lineitem benchmark
 
-    print(f"machine: {machine()}; median of {args.repeat}; seconds", flush=True)
-    stack = Stack()
+    kept = f"state kept in {args.state_dir}" if args.state_dir else "ephemeral stack"
+    print(f"machine: {machine()}; median of {args.repeat}; seconds; {kept}", flush=True)
+    if args.state_dir is not None and args.state_dir.exists() and any(args.state_dir.iterdir()):
+        raise SystemExit(f"--state-dir {args.state_dir} is not empty: give an empty or new folder")
+    stack = Stack(args.state_dir)
     lines = []
     try:
         for size in parse_sizes(args.sizes):

@@ -165,7 +165,7 @@ class LocalStack:
                 dispatcher_function_arn=self.provisioned.dispatcher_function_arn,
             )
             if self.state is not None:
-                self.restored = self.state.restore()
+                self.restored = self.state.restore(self.endpoint_url)
         self.glue.start()
         dispatcher = lambdas.function_name_of(self.feed.dispatcher_function_arn)
         self._poller = SqsPoller(

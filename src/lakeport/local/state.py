@@ -9,13 +9,24 @@ current code), queued messages, executions and their history, logs and metrics.
 :mod:`lakeport.local.restart` takes up what a stop interrupted.
 
 **Durability.** Every request to S3, DynamoDB or Glue that changes something is answered only once
-the change is on disk: the server's WSGI application is wrapped (:meth:`LocalState.wrap`) so that a
-successful write waits for a flush that covers it. One flusher thread writes the services that
-changed, each as one pickle of its moto models, by write-then-rename, so a file on disk is always a
-whole snapshot. Concurrent writers share a flush (group commit); a flush holds writers off only
-while it pickles. The object bodies are not in the pickles: each object version's bytes are written
-once, when the flush after its upload first sees it, to ``s3-objects/<id>``, and the pickle refers
-to that file. Files are renamed into place but not ``fsync``-ed: a killed process loses nothing, a
+the change is in the folder: the server's WSGI application is wrapped (:meth:`LocalState.wrap`).
+
+* DynamoDB and Glue writes are logged: each one that succeeded is appended to the service's log
+  (``dynamodb.<n>.log``, one JSON line: path, the headers that route it, the body) before it is
+  answered, in the order the writes applied (the service's writes go one at a time, as moto applies
+  them anyway). Every few thousand writes, and at each start and stop, the log is folded into a
+  snapshot (``dynamodb.pickle``: moto's table models, which names the last log it covers) and a new
+  log begins. A start loads the snapshot and sends the later logs' writes to the emulator again.
+  These writes are deterministic given the state before them (item values and conditions come from
+  the client; a table's catalog version is a counter), so the replay rebuilds the same items.
+* S3 keeps each key's versions in a file of its own (``s3/<account>/<partition>/<bucket>/keys/``,
+  moto's version objects with their ids, ETags and timestamps), and each object version's bytes once
+  in ``s3-objects/<id>``, written when the first flush after its upload sees it. A write waits for a
+  flush by one flusher thread, which writes only the keys whose versions changed (it compares the
+  version objects themselves), so the cost of a write does not grow with the bucket; concurrent
+  writers share a flush, and a flush holds S3 writers off only while it pickles what changed.
+
+Files are renamed into place or appended to, never ``fsync``-ed: a killed process loses nothing, a
 machine that loses power may lose the last writes (this is a development stack).
 
 **Restoring.** :meth:`LocalState.open` reads the folder (and takes a lock on it: one stack per
@@ -31,12 +42,16 @@ refused with a message that says so, rather than loaded into objects whose field
 
 from __future__ import annotations
 
+import base64
+import copy
 import errno
+import hashlib
 import io
 import json
 import logging
 import os
 import pickle
+import shutil
 import tempfile
 import threading
 import uuid
@@ -51,7 +66,10 @@ log = logging.getLogger(__name__)
 
 STATE_FORMAT = 1
 SERVICES = ("s3", "dynamodb", "glue")
+LOGGED = ("dynamodb", "glue")
 OBJECTS_FOLDER = "s3-objects"
+BUCKETS_FOLDER = "s3"
+COMPACT_AFTER = 5000  # writes logged before the log is folded into a new snapshot
 MANIFEST = "state.json"
 LOCK_FILE = "lock"
 DEFAULT_STATE_DIR = ".lakeport"
@@ -181,7 +199,13 @@ class LocalState:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
         self.objects_dir = self.directory / OBJECTS_FOLDER
+        self.buckets_dir = self.directory / BUCKETS_FOLDER
         self._loaded: Dict[str, Dict[Tuple[str, str], Dict[str, Any]]] = {}
+        self._replay: Dict[str, List[Path]] = {}
+        self._generation: Dict[str, int] = {}
+        self._logs: Dict[str, Any] = {}
+        self._log_entries: Dict[str, int] = {}
+        self._service_locks = {service: threading.Lock() for service in LOGGED}
         self._lock_handle: Optional[io.TextIOWrapper] = None
         self._gate = _SharedExclusive()
         self._cond = threading.Condition()
@@ -191,6 +215,9 @@ class LocalState:
         self._thread: Optional[threading.Thread] = None
         # each object version's bytes are written once; the key object -> its file's name
         self._object_files: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+        self._loaded_keys: Dict[str, Any] = {}
+        # per bucket, the versions of each key as last written: a flush writes the keys that differ
+        self._written: Dict[Tuple[str, str, str], Dict[str, Tuple[Any, ...]]] = {}
         self.flushes = 0
 
     # -- opening and restoring -----------------------------------------------------------------
@@ -201,41 +228,84 @@ class LocalState:
 
         self.directory.mkdir(parents=True, exist_ok=True)
         self.objects_dir.mkdir(exist_ok=True)
+        self.buckets_dir.mkdir(exist_ok=True)
         self._take_lock()
-        manifest_path = self.directory / MANIFEST
-        if manifest_path.exists():
-            try:
-                manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-            except ValueError as exc:
-                self.close()
-                raise StateDirError(
-                    f"the local state in {self.directory} is damaged: {MANIFEST} is not JSON ({exc})",
-                    hint=f"move {self.directory} aside to start empty, or start with --ephemeral",
-                ) from None
-            if manifest.get("format") != STATE_FORMAT or manifest.get("moto") != moto.__version__:
-                self.close()
-                raise StateDirError(
-                    f"the local state in {self.directory} was written with state format"
-                    f" {manifest.get('format')} and moto {manifest.get('moto')}; this lakeport uses format"
-                    f" {STATE_FORMAT} and moto {moto.__version__}, and cannot read it",
-                    hint=f"move {self.directory} aside (or delete it) to start empty, or start with --ephemeral",
-                )
-        for service in SERVICES:
-            path = self.directory / f"{service}.pickle"
-            if not path.exists():
-                continue
-            try:
-                with path.open("rb") as handle:
-                    self._loaded[service] = _Unpickler(handle, self).load()
-            except Exception as exc:
-                self.close()
-                raise StateDirError(
-                    f"the local state in {self.directory} cannot be read: {path.name}: {type(exc).__name__}: {exc}",
-                    hint=f"move {self.directory} aside to start empty, or start with --ephemeral",
-                ) from None
-        manifest_path.write_text(
+        try:
+            self._check_manifest(moto.__version__)
+            self._loaded["s3"] = self._load_buckets()
+            for service in LOGGED:
+                self._load_snapshot(service)
+        except StateDirError:
+            self.close()
+            raise
+        except Exception as exc:
+            self.close()
+            raise StateDirError(
+                f"the local state in {self.directory} cannot be read: {exc}",
+                hint=f"move {self.directory} aside to start empty, or start with --ephemeral",
+            ) from None
+        (self.directory / MANIFEST).write_text(
             json.dumps({"format": STATE_FORMAT, "moto": moto.__version__}, indent=2) + "\n", encoding="utf-8"
         )
+
+    def _check_manifest(self, version: str) -> None:
+        manifest_path = self.directory / MANIFEST
+        if not manifest_path.exists():
+            return
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise StateDirError(
+                f"the local state in {self.directory} is damaged: {MANIFEST} is not JSON ({exc})",
+                hint=f"move {self.directory} aside to start empty, or start with --ephemeral",
+            ) from None
+        if manifest.get("format") != STATE_FORMAT or manifest.get("moto") != version:
+            raise StateDirError(
+                f"the local state in {self.directory} was written with state format"
+                f" {manifest.get('format')} and moto {manifest.get('moto')}; this lakeport uses format"
+                f" {STATE_FORMAT} and moto {version}, and cannot read it",
+                hint=f"move {self.directory} aside (or delete it) to start empty, or start with --ephemeral",
+            )
+
+    def _unpickle(self, path: Path) -> Any:
+        try:
+            with path.open("rb") as handle:
+                return _Unpickler(handle, self).load()
+        except Exception as exc:
+            raise StateDirError(
+                f"the local state in {self.directory} cannot be read:"
+                f" {path.relative_to(self.directory)}: {type(exc).__name__}: {exc}",
+                hint=f"move {self.directory} aside to start empty, or start with --ephemeral",
+            ) from None
+
+    def _load_buckets(self) -> Dict[Tuple[str, str], Dict[str, Any]]:
+        from moto.s3.utils import _VersionedKeyStore
+
+        found: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        for folder in sorted(self.buckets_dir.glob("*/*/*")):
+            account, region, name = folder.relative_to(self.buckets_dir).parts
+            if not (folder / "bucket.pickle").exists():
+                continue
+            bucket = self._unpickle(folder / "bucket.pickle")
+            bucket.keys = _VersionedKeyStore()
+            written = self._written.setdefault((account, region, name), {})
+            for path in sorted((folder / "keys").glob("*.pickle")):
+                key, versions = self._unpickle(path)
+                dict.__setitem__(bucket.keys, key, versions)
+                written[key] = tuple(versions)
+            found.setdefault((account, region), {})[name] = bucket
+        return found
+
+    def _load_snapshot(self, service: str) -> None:
+        covers = 0
+        path = self.directory / f"{service}.pickle"
+        if path.exists():
+            snapshot = self._unpickle(path)
+            covers = int(snapshot["covers"])
+            self._loaded[service] = snapshot["content"]
+        logs = sorted(self.directory.glob(f"{service}.*.log"), key=lambda p: int(p.name.split(".")[1]))
+        self._replay[service] = [log for log in logs if int(log.name.split(".")[1]) > covers]
+        self._generation[service] = max([covers, *(int(log.name.split(".")[1]) for log in logs)])
 
     def _take_lock(self) -> None:
         import fcntl
@@ -257,29 +327,50 @@ class LocalState:
         handle.flush()
         self._lock_handle = handle
 
-    def restore(self) -> RestoreSummary:
-        """Put the loaded content into the (freshly provisioned) emulator and start keeping it."""
-        summary = RestoreSummary(restored=bool(self._loaded))
+    def restore(self, endpoint_url: str) -> RestoreSummary:
+        """Put the loaded content into the (freshly provisioned) emulator, replay the writes logged
+        after the last snapshot through ``endpoint_url``, and start keeping what changes."""
+        summary = RestoreSummary(restored=any(self._loaded.values()) or any(self._replay.values()))
         for service, content in self._loaded.items():
             for (account, region), named in content.items():
                 backend = _backends(service)[account][region]
                 live = getattr(backend, _CONTENT[service])
                 for name, resource in named.items():
-                    getattr(self, f"_restore_{service}")(live, name, resource, summary)
+                    getattr(self, f"_restore_{service}")(live, name, resource)
         self._loaded.clear()
+        for logs in self._replay.values():
+            for log_path in logs:
+                _replay_log(log_path, endpoint_url)
+        self._replay.clear()
+        self._count(summary)
+        for service in LOGGED:
+            self._compact(service)
         self._active = True
         self._thread = threading.Thread(target=self._flusher, name="lakeport-local-state", daemon=True)
         self._thread.start()
-        self._wait_for(self._mark_dirty(set(SERVICES)))
+        self._wait_for(self._mark_dirty({"s3"}))
         self._collect_object_files()
         return summary
 
     @staticmethod
-    def _restore_s3(live: Dict[str, Any], name: str, bucket: Any, summary: RestoreSummary) -> None:
+    def _count(summary: RestoreSummary) -> None:
+        if not summary.restored:
+            return
+        for _, _, backend in _regions("s3"):
+            for bucket in list(backend.buckets.values()):
+                summary.buckets += 1
+                summary.objects += sum(len(versions) for versions in dict(bucket.keys).values())
+        for _, _, backend in _regions("dynamodb"):
+            for table in list(backend.tables.values()):
+                summary.tables += 1
+                summary.items += len(table)
+        for _, _, backend in _regions("glue"):
+            summary.catalog_tables += sum(len(database.tables) for database in list(backend.databases.values()))
+
+    @staticmethod
+    def _restore_s3(live: Dict[str, Any], name: str, bucket: Any) -> None:
         from moto.s3.models import s3_backends
 
-        summary.buckets += 1
-        summary.objects += sum(len(versions) for versions in bucket.keys.iterlists())
         if name in live:
             live[name].keys = bucket.keys
         else:
@@ -287,17 +378,14 @@ class LocalState:
             s3_backends.bucket_accounts[name] = (bucket.partition, bucket.account_id)
 
     @staticmethod
-    def _restore_dynamodb(live: Dict[str, Any], name: str, table: Any, summary: RestoreSummary) -> None:
-        summary.tables += 1
-        summary.items += len(table)
+    def _restore_dynamodb(live: Dict[str, Any], name: str, table: Any) -> None:
         if name in live:
             live[name].items = table.items
         else:
             live[name] = table
 
     @staticmethod
-    def _restore_glue(live: Dict[str, Any], name: str, database: Any, summary: RestoreSummary) -> None:
-        summary.catalog_tables += len(database.tables)
+    def _restore_glue(live: Dict[str, Any], name: str, database: Any) -> None:
         if name in live:
             live[name].tables = database.tables
         else:
@@ -318,18 +406,67 @@ class LocalState:
                 answered[:] = [status, headers, exc_info]
                 return lambda data: None
 
-            self._gate.acquire_shared()
-            try:
-                body = b"".join(app(environ, hold))
-            finally:
-                self._gate.release_shared()
-            status = str(answered[0]) if answered else "500 INTERNAL SERVER ERROR"
-            if status[:1] == "2":
-                self._wait_for(self._mark_dirty({service}))
-            start_response(*answered) if answered else start_response(status, [])
+            if service in LOGGED:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                request = environ["wsgi.input"].read(length) if length else b""
+                environ["wsgi.input"] = io.BytesIO(request)
+                with self._service_locks[service]:  # the log's order is the order the writes applied in
+                    body = b"".join(app(environ, hold))
+                    if answered and str(answered[0])[:1] == "2":
+                        self._append(service, environ, request)
+            else:
+                self._gate.acquire_shared()
+                try:
+                    body = b"".join(app(environ, hold))
+                finally:
+                    self._gate.release_shared()
+                if answered and str(answered[0])[:1] == "2":
+                    self._wait_for(self._mark_dirty({service}))
+            if not answered:
+                answered = ["500 INTERNAL SERVER ERROR", []]
+            start_response(*answered)
             return [body]
 
         return application
+
+    # -- DynamoDB and Glue: a log of their writes, folded into a snapshot now and then -----------
+
+    def _append(self, service: str, environ: Dict[str, Any], request: bytes) -> None:
+        entry = {
+            "path": str(environ.get("PATH_INFO") or "/"),
+            "query": str(environ.get("QUERY_STRING") or ""),
+            "headers": {
+                name: str(environ[key]) for name, key in _REPLAYED_HEADERS.items() if environ.get(key) is not None
+            },
+            "body": base64.b64encode(request).decode("ascii"),
+        }
+        self._logs[service].write(json.dumps(entry, separators=(",", ":")) + "\n")
+        self._logs[service].flush()  # in the operating system's hands: a killed process loses nothing
+        self._log_entries[service] += 1
+        if self._log_entries[service] >= COMPACT_AFTER:
+            self._compact(service)
+
+    def _compact(self, service: str) -> None:
+        """Write a snapshot of ``service`` covering its log so far; start a new log. The caller holds
+        the service's lock (or nothing writes yet)."""
+        covered = self._generation[service]
+        content = {
+            (account, region): dict(getattr(backend, _CONTENT[service]))
+            for account, region, backend in _regions(service)
+        }
+        buffer = io.BytesIO()
+        _Pickler(buffer, self).dump({"covers": covered, "content": content})
+        self._generation[service] = covered + 1
+        if self._logs.get(service) is not None:
+            self._logs[service].close()
+        self._logs[service] = (self.directory / f"{service}.{covered + 1}.log").open("a", encoding="utf-8")
+        self._log_entries[service] = 0
+        _replace(self.directory / f"{service}.pickle", buffer.getvalue())
+        for old in self.directory.glob(f"{service}.*.log"):
+            if int(old.name.split(".")[1]) <= covered:
+                old.unlink(missing_ok=True)
+
+    # -- S3: each key's versions in a file of its own, written when they change ------------------
 
     def _mark_dirty(self, services: Set[str]) -> int:
         with self._cond:
@@ -348,8 +485,6 @@ class LocalState:
                     hint="free disk space or fix the folder's permissions, then restart the stack",
                 )
 
-    # -- flushing ------------------------------------------------------------------------------
-
     def _flusher(self) -> None:
         while True:
             with self._cond:
@@ -367,29 +502,61 @@ class LocalState:
                 return
 
     def flush(self) -> None:
-        """Write every service that changed since the last flush."""
+        """Write the S3 keys whose versions changed since the last flush, and the buckets' settings."""
         self._gate.acquire_exclusive()
         try:
             with self._cond:
-                services, self._state.dirty = self._state.dirty, set()
+                self._state.dirty = set()
                 generation = self._state.generation
-            payloads = {service: self._pickle(service) for service in sorted(services)}
+            writes, removed = self._changes()
         finally:
             self._gate.release_exclusive()
-        for service, payload in payloads.items():
-            _replace(self.directory / f"{service}.pickle", payload)
+        for path, payload in writes:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _replace(path, payload)
+        for path in removed:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
         with self._cond:
             self._state.flushed = max(self._state.flushed, generation)
             self.flushes += 1
             self._cond.notify_all()
 
-    def _pickle(self, service: str) -> bytes:
-        content = {
-            (account, region): dict(getattr(backend, _CONTENT[service]))
-            for account, region, backend in _regions(service)
-        }
+    def _changes(self) -> Tuple[List[Tuple[Path, bytes]], List[Path]]:
+        """What to write and delete (pickled now, while no S3 write runs; written after)."""
+        writes: List[Tuple[Path, bytes]] = []
+        removed: List[Path] = []
+        live: Set[Tuple[str, str, str]] = set()
+        for account, region, backend in _regions("s3"):
+            for name, bucket in list(backend.buckets.items()):
+                where = (account, region, name)
+                live.add(where)
+                folder = self.buckets_dir / account / region / name
+                writes.append((folder / "bucket.pickle", self._pickle(_settings_of(bucket))))
+                written = self._written.setdefault(where, {})
+                current = dict(bucket.keys)
+                for key, versions in current.items():
+                    before = written.get(key)
+                    if (
+                        before is None
+                        or len(before) != len(versions)
+                        or any(a is not b for a, b in zip(before, versions))
+                    ):
+                        writes.append((folder / "keys" / f"{_digest(key)}.pickle", self._pickle((key, list(versions)))))
+                        written[key] = tuple(versions)
+                for key in [k for k in written if k not in current]:
+                    removed.append(folder / "keys" / f"{_digest(key)}.pickle")
+                    del written[key]
+        for where in [w for w in self._written if w not in live]:
+            removed.append(self.buckets_dir.joinpath(*where))
+            del self._written[where]
+        return writes, removed
+
+    def _pickle(self, value: Any) -> bytes:
         buffer = io.BytesIO()
-        _Pickler(buffer, self).dump(content)
+        _Pickler(buffer, self).dump(value)
         return buffer.getvalue()
 
     def object_file(self, key: Any) -> str:
@@ -407,13 +574,20 @@ class LocalState:
 
     def _collect_object_files(self) -> None:
         """Delete object files no kept object version refers to (left by deletes and overwrites)."""
-        referenced = set(self._object_files.values())
+        referenced = {
+            self._object_files[v]
+            for written in self._written.values()
+            for versions in written.values()
+            for version in versions
+            for v in (version, getattr(version, "key", None))
+            if v is not None and v in self._object_files
+        }
         for path in self.objects_dir.iterdir():
             if path.name not in referenced and not path.name.startswith("."):
                 path.unlink(missing_ok=True)
 
     def close(self) -> None:
-        """Flush what is left, stop the flusher, tidy the object files, release the folder."""
+        """Flush what is left, fold the logs into snapshots, tidy the object files, release the folder."""
         if self._thread is not None:
             with self._cond:
                 self._stopping = True
@@ -423,10 +597,60 @@ class LocalState:
             self._active = False
             if self._state.error is None:
                 self.flush()
+                for service in LOGGED:
+                    with self._service_locks[service]:
+                        self._compact(service)
                 self._collect_object_files()
+        for handle in self._logs.values():
+            handle.close()
+        self._logs.clear()
         if self._lock_handle is not None:
             self._lock_handle.close()
             self._lock_handle = None
+
+
+_REPLAYED_HEADERS = {
+    "Authorization": "HTTP_AUTHORIZATION",
+    "Content-Type": "CONTENT_TYPE",
+    "X-Amz-Target": "HTTP_X_AMZ_TARGET",
+    "X-Amz-Date": "HTTP_X_AMZ_DATE",
+}
+
+
+def _replay_log(path: Path, endpoint_url: str) -> None:
+    """Send a log's writes to the emulator again, in their order."""
+    import urllib.error
+    import urllib.request
+
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.endswith("\n"):
+                break  # the last line of a log cut off by a kill: its write was never answered
+            entry = json.loads(line)
+            url = f"{endpoint_url}{entry['path']}" + (f"?{entry['query']}" if entry["query"] else "")
+            request = urllib.request.Request(
+                url, data=base64.b64decode(entry["body"]), headers=entry["headers"], method="POST"
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=60) as answer:
+                    answer.read()
+            except urllib.error.HTTPError as exc:
+                log.warning("%s line %d: the write answered %s when replayed", path.name, number, exc.code)
+
+
+def _settings_of(bucket: Any) -> Any:
+    """A bucket without its objects and uploads in progress: what bucket.pickle keeps."""
+    from moto.s3.models import MultipartDict
+    from moto.s3.utils import _VersionedKeyStore
+
+    settings = copy.copy(bucket)
+    settings.keys = _VersionedKeyStore()
+    settings.multiparts = MultipartDict()
+    return settings
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha1(key.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 def _replace(path: Path, data: bytes) -> None:
@@ -454,6 +678,9 @@ class _Pickler(pickle.Pickler):
 
         if isinstance(obj, FakeKey):
             fields = {k: v for k, v in obj.__dict__.items() if k not in ("_value_buffer", "lock")}
+            # an object a multipart upload made keeps its parts (each a key with its bytes) only
+            # for reads by part number; kept, they would store the bytes twice
+            fields["multipart"] = None
             return (_KEY_TAG, type(obj), self._state.object_file(obj), fields)
         return None
 
@@ -462,7 +689,7 @@ class _Unpickler(pickle.Unpickler):
     def __init__(self, file: Any, state: LocalState) -> None:
         super().__init__(file)
         self._state = state
-        self._keys: Dict[str, Any] = {}
+        self._keys = state._loaded_keys  # one object per file, whichever pickle refers to it
 
     def persistent_load(self, pid: Any) -> Any:
         tag, cls, name, fields = pid
