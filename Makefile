@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv venv39 tools awscli demo test test-fast test39 test-ranges lint typecheck lock package bench bench-landing bench-spark bench-append docs clean
+.PHONY: help venv venv39 tools awscli demo test test-fast test39 test-ranges lint typecheck lock package bench bench-landing bench-state bench-spark bench-append docs clean
 
 help:
 	@echo "make demo      run the whole pipeline on the embedded AWS emulator"
@@ -21,6 +21,7 @@ help:
 	@echo "make package   build the wheel, the Glue jobs' dependency wheels and the Lambda package Terraform uploads"
 	@echo "make bench     TPC-H lineitem benchmark (SF=1 by default)"
 	@echo "make bench-landing  landing to queryable through the local stack on flights-shaped CSVs (SIZES=1MB,10MB,100MB)"
+	@echo "make bench-state    what keeping the local stack's state costs a write, as the state grows"
 	@echo "make bench-spark  the same job: lakeport's Spark engine against a hand-written PySpark job"
 	@echo "make bench-append one small append into a table of 10,000 files: Iceberg against the generation protocol"
 	@echo "make docs      redraw docs/architecture.png and docs/state-machine.png (needs graphviz)"
@@ -95,6 +96,9 @@ bench: venv
 
 bench-landing: venv
 	$(BIN)/python benchmarks/landing.py --sizes $${SIZES:-1MB,10MB,100MB}
+
+bench-state: venv
+	$(BIN)/python benchmarks/local_state.py
 
 bench-spark: venv
 	$(BIN)/python benchmarks/spark_lineitem.py --scale $${SF:-1}
