@@ -30,12 +30,13 @@ def free_port() -> int:
 
 def _server(port: int, state: Optional[LocalState]) -> Any:
     """moto's threaded server; with ``state``, its application answers writes once they are kept."""
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-    from werkzeug.serving import make_server
+    from moto.server import ThreadedMotoServer
 
     if state is None:
         return ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    # the pinned moto's module layout (the Python 3.9 tests' older moto never keeps state)
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
 
     kept = state
 
