@@ -30,6 +30,11 @@ class Lake:
             s3.create_bucket(Bucket=bucket)
         s3.put_bucket_versioning(Bucket=self.resources.raw_bucket, VersioningConfiguration={"Status": "Enabled"})
         create_tables(aws.client("dynamodb"), self.resources)
+        s3.create_bucket(Bucket=self.resources.athena_results_bucket)
+        aws.client("athena").create_work_group(  # 'lakeport query' asks the deployment's workgroup
+            Name=self.resources.athena_workgroup,
+            Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{self.resources.athena_results_bucket}/"}},
+        )
         self.registry = ContractRegistry(aws.client("dynamodb"), self.resources.datasets_table)
         self.ingestor = Ingestor(aws, self.resources)
 

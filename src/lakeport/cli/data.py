@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Any, List, Optional
 
-import pyarrow as pa
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -18,6 +17,8 @@ EXIT_REJECTED = 2
 """``lakeport ingest``'s exit status when the run committed but some or all of its files were rejected."""
 
 if TYPE_CHECKING:  # the engine and the SDK load when a command needs them, not at every start
+    import pyarrow as pa
+
     from ..contract import Contract
     from ..ingest import RunSummary
     from ..ledger.files import SourceObject
@@ -32,9 +33,9 @@ def _check_output(output: str) -> str:
 
 
 def query_engine(s: CliState, engine: str = "auto", as_of: Optional[str] = None) -> Any:
-    from ..query import AthenaQueryEngine, LocalQueryEngine
-
-    if engine == "athena" or (engine == "auto" and not s.local):
+    """Athena on AWS; on the local stack its Athena too (it runs the queries, with the engine loaded
+    already), unless --engine local or --as-of asks for the engine in this process."""
+    if engine == "athena" or (engine == "auto" and (not s.local or as_of is None)):
         if as_of is not None:
             fail(
                 ConfigurationError(
@@ -43,7 +44,11 @@ def query_engine(s: CliState, engine: str = "auto", as_of: Optional[str] = None)
                     " (or FOR TIMESTAMP AS OF TIMESTAMP '2026-01-01 00:00:00 UTC')",
                 )
             )
-        return AthenaQueryEngine(s.aws.client("athena"), s.resources.athena_workgroup)
+        from ..query.athena import AthenaQueryEngine
+
+        return AthenaQueryEngine(s.aws.client("athena"), s.resources.athena_workgroup, local=s.local)
+    from ..query.local import LocalQueryEngine
+
     return LocalQueryEngine.for_context(s.aws, as_of=as_of)
 
 
@@ -239,6 +244,8 @@ def quarantine(
 
 
 def _quarantine_for_people(result: pa.Table) -> pa.Table:
+    import pyarrow as pa
+
     """Short column names, the object's file name instead of its URI (csv and json keep the URI), and
     the raw line only when some row has one (rows that could not be parsed)."""
     sources = result.column("lakeport_source").to_pylist()
@@ -258,15 +265,24 @@ def query(
     ctx: typer.Context,
     sql: str = typer.Argument(..., help='Athena SQL, e.g. "SELECT count(*) FROM sales.orders"'),
     output: str = typer.Option("table", help=OUTPUT_HELP, callback=_check_output),
-    engine: str = typer.Option("auto", help="auto (local on the emulator, Athena on AWS), local or athena"),
+    engine: str = typer.Option(
+        "auto", help="auto or athena (Athena: AWS's, or the local stack's), local (DuckDB in this process)"
+    ),
     as_of: Optional[str] = typer.Option(
         None, "--as-of", help="read every curated table as of a snapshot id or an ISO time ('lakeport history')"
     ),
 ) -> None:
-    """Run Athena SQL: in the Athena workgroup on AWS, with DuckDB over the tables' snapshots locally.
+    """Run Athena SQL in the deployment's Athena workgroup (the local stack's Athena runs it with DuckDB
+    over the tables' snapshots).
 
     Time travel: --as-of, or FOR VERSION AS OF <snapshot id> / FOR TIMESTAMP AS OF TIMESTAMP '...'
     after a table name, as on Athena."""
     s = state(ctx)
-    result = guard(lambda: query_engine(s, engine, as_of).execute(sql))
-    print_arrow(result, output)
+    chosen = query_engine(s, engine, as_of)
+    if hasattr(chosen, "answer"):  # Athena's answer is printed as it comes, without pyarrow
+        answer = guard(lambda: chosen.answer(sql))
+        print_rows(answer.columns, answer.rows, output, right=answer.numeric)
+        if output == "table":
+            console.print(f"[dim]{len(answer.rows)} row(s)[/]")
+        return
+    print_arrow(guard(lambda: chosen.execute(sql)), output)

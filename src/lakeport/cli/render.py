@@ -7,13 +7,15 @@ import io
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Sequence
 
-import pyarrow as pa
 from rich.console import JustifyMethod
 from rich.table import Table
 
 from .app import console
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def _text(value: Any) -> str:
@@ -131,6 +133,8 @@ def print_rows(
 
 
 def print_arrow(result: pa.Table, output: str = "table", title: Optional[str] = None) -> None:
+    import pyarrow as pa
+
     columns = result.column_names
     data: List[Mapping[str, Any]] = result.to_pylist()
     numeric = [

@@ -94,10 +94,18 @@ class EmbeddedAws:
         self._server = _server(port, self.state)
         self._server.start()
         self.port = port
+        if self.apply_fixes:  # its Athena answers queries over its own catalog and buckets
+            from .athena import engine_factory, queries
+
+            queries.serve(engine_factory(self.endpoint_url))
         return self
 
     def stop(self) -> None:
         if self._server is not None:
+            if self.apply_fixes:
+                from .athena import queries
+
+                queries.serve(None)
             self._server.stop()
             self._server = None
             self._context = None

@@ -43,6 +43,9 @@ The fixes:
 * ``sync-poll-interval`` — the interpreter looks at a ``.sync`` task's job every 0.5 s, so a local
   run ended up to half a second after its job; it looks every 0.1 s now (an in-process lookup). On
   AWS the service's own latency applies.
+* ``athena-queries`` — moto records an Athena query and answers it with no rows. The query now runs
+  (:mod:`lakeport.local.athena`: DuckDB over the catalogued tables, on a worker thread) and
+  ``GetQueryExecution`` / ``GetQueryResults`` answer with its state, reason and rows, paged as on AWS.
 """
 
 from __future__ import annotations
@@ -542,6 +545,65 @@ def _fix_sync_poll_interval() -> None:
     module._DELAY_SECONDS_SYNC_CONDITION_CHECK = SYNC_POLL_SECONDS
 
 
+# --- (m) Athena runs the queries it is given ----------------------------------------------------
+
+
+def _fix_athena_queries() -> None:
+    fix = "athena-queries"
+    import json
+
+    from moto.athena.models import AthenaBackend
+    from moto.athena.responses import AthenaResponse
+
+    from lakeport.local import athena
+
+    start = _own(fix, AthenaBackend, "start_query_execution")
+    _expect_parameters(fix, start, ("self", "query", "context", "config", "workgroup", "execution_parameters"))
+    _expect(fix, start, "return execution.id")
+    stop = _own(fix, AthenaBackend, "stop_query_execution")
+    describe = _own(fix, AthenaResponse, "get_query_execution")
+    _expect(fix, describe, '"QueryExecution": {', "return json.dumps(result)")
+    results = _own(fix, AthenaResponse, "get_query_results")
+    _expect(fix, results, 'self._get_param("QueryExecutionId")')
+    _own(fix, AthenaResponse, "error")
+
+    def start_query_execution(
+        self: Any, query: str, context: Any, config: Any, workgroup: Any, execution_parameters: Any
+    ) -> str:
+        execution_id: str = start(self, query, context, config, workgroup, execution_parameters)
+        database = context.get("Database") if isinstance(context, dict) else None
+        athena.queries.start(execution_id, query, self.region_name, database)
+        return execution_id
+
+    def stop_query_execution(self: Any, exec_id: str) -> None:
+        athena.queries.cancel(exec_id)
+        stop(self, exec_id)
+
+    def get_query_execution(self: Any) -> Any:
+        answer = describe(self)
+        execution_id = self._get_param("QueryExecutionId")
+        if not isinstance(answer, str) or athena.queries.get(execution_id) is None:
+            return answer
+        return json.dumps(athena.queries.query_execution(execution_id, json.loads(answer)))
+
+    def get_query_results(self: Any) -> Any:
+        execution_id = self._get_param("QueryExecutionId")
+        if athena.queries.get(execution_id) is None:
+            return results(self)
+        try:
+            page = athena.queries.results_page(
+                execution_id, self._get_param("MaxResults"), self._get_param("NextToken")
+            )
+        except athena.InvalidRequest as exc:
+            return self.error(str(exc), 400)
+        return json.dumps(page)
+
+    AthenaBackend.start_query_execution = _mark(start_query_execution, start, fix)  # type: ignore[method-assign]
+    AthenaBackend.stop_query_execution = _mark(stop_query_execution, stop, fix)  # type: ignore[method-assign]
+    AthenaResponse.get_query_execution = _mark(get_query_execution, describe, fix)  # type: ignore[method-assign]
+    AthenaResponse.get_query_results = _mark(get_query_results, results, fix)  # type: ignore[method-assign]
+
+
 FIXES: Tuple[Tuple[str, Callable[[], None]], ...] = (
     ("sync-callback-guard", _fix_sync_callback_guard),
     ("glue-sync-json-output", _fix_glue_sync_output),
@@ -555,6 +617,7 @@ FIXES: Tuple[Tuple[str, Callable[[], None]], ...] = (
     ("s3-listing-during-deletes", _fix_s3_listing_during_deletes),
     ("glue-update-table-version", _fix_glue_update_table_version),
     ("sync-poll-interval", _fix_sync_poll_interval),
+    ("athena-queries", _fix_athena_queries),
 )
 
 

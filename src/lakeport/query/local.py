@@ -19,12 +19,9 @@ import pyarrow.dataset as ds
 
 from ..catalog import Catalog
 from ..engine.layout import list_parquet, split_uri
-from ..errors import ConfigurationError, TerminalError
+from ..errors import ConfigurationError
+from .athena import QueryError
 from .translate import TableRef, pseudo_columns, table_references, to_duckdb
-
-
-class QueryError(TerminalError):
-    """The SQL cannot be run: a syntax error, an unknown table or column, a type error."""
 
 
 def arrow_type_for_glue(glue_type: str) -> pa.DataType:
@@ -131,7 +128,9 @@ class LocalQueryEngine:
         extra = [pa.field("$path", pa.string()), pa.field("$file_modified_time", pa.timestamp("us", tz="UTC"))]
         return pa.schema([*dataset.schema, *(f for f in extra if f.name in names)]).empty_table()
 
-    def execute(self, sql: str) -> pa.Table:
+    def execute(self, sql: str, database: Optional[str] = None) -> pa.Table:
+        """The answer to ``sql``; tables written without a database are looked up in ``database``
+        (Athena's ``QueryExecutionContext``), if given."""
         import duckdb
 
         references: List[TableRef] = table_references(sql)
@@ -146,20 +145,24 @@ class LocalQueryEngine:
             for ref in references:
                 if ref.key in registered:
                     continue
-                database, table = ref.database, ref.table
-                if not database:
+                table_database, table = ref.database or database, ref.table
+                if not table_database:
                     raise QueryError(
                         f"table '{table}' has no database; write it as <database>.{table} (e.g. sales.{table})"
                     )
                 alias = f"__lakeport_{ref.alias}"
-                dataset = self.dataset(database, table, ref.as_of)
+                dataset = self.dataset(table_database, table, ref.as_of)
                 connection.register(alias, self.with_pseudo_columns(dataset, pseudo) if pseudo else dataset)
                 if ref.as_of is None:
-                    connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
-                    connection.execute(f'CREATE OR REPLACE VIEW "{database}"."{table}" AS SELECT * FROM "{alias}"')
+                    connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{table_database}"')
+                    connection.execute(
+                        f'CREATE OR REPLACE VIEW "{table_database}"."{table}" AS SELECT * FROM "{alias}"'
+                    )
                 else:
                     connection.execute(f'CREATE OR REPLACE VIEW "{ref.alias}" AS SELECT * FROM "{alias}"')
                 registered[ref.key] = alias
+            if database:
+                connection.execute(f"SET search_path = '{database},main'")
             try:
                 relation = connection.sql(translated)
                 if relation is None:  # a statement without a result
@@ -174,44 +177,3 @@ class LocalQueryEngine:
                 ) from None
         finally:
             connection.close()
-
-
-class AthenaQueryEngine:
-    """Runs the SQL in the deployment's Athena workgroup (on AWS)."""
-
-    def __init__(
-        self, athena_client: Any, workgroup: str, poll_seconds: float = 0.5, timeout_seconds: float = 900
-    ) -> None:
-        self.athena = athena_client
-        self.workgroup = workgroup
-        self.poll_seconds = poll_seconds
-        self.timeout_seconds = timeout_seconds
-
-    def execute(self, sql: str) -> pa.Table:
-        import time
-
-        started = self.athena.start_query_execution(QueryString=sql, WorkGroup=self.workgroup)
-        query_id = started["QueryExecutionId"]
-        deadline = time.monotonic() + self.timeout_seconds
-        while True:
-            status = self.athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]
-            state = status["State"]
-            if state == "SUCCEEDED":
-                break
-            if state in ("FAILED", "CANCELLED"):
-                raise QueryError(f"Athena query {query_id} {state.lower()}: {status.get('StateChangeReason', '')}")
-            if time.monotonic() > deadline:
-                raise ConfigurationError(f"Athena query {query_id} did not finish in {self.timeout_seconds:.0f} s")
-            time.sleep(self.poll_seconds)
-        names: Optional[List[str]] = None
-        rows: List[List[Optional[str]]] = []
-        for page in self.athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id):
-            result = page["ResultSet"]
-            if names is None:
-                names = [c["Name"] for c in result["ResultSetMetadata"]["ColumnInfo"]]
-                data = result["Rows"][1:]  # the first row repeats the header
-            else:
-                data = result["Rows"]
-            rows.extend([[d.get("VarCharValue") for d in row["Data"]] for row in data])
-        names = names or []
-        return pa.table({name: [r[i] for r in rows] for i, name in enumerate(names)})
