@@ -152,6 +152,9 @@ def up(
         highlight=False,
         soft_wrap=True,
     )
+    from ..local.athena import queries
+
+    queries.warm(stack.resources.region)
     console.print(f"{READY} on {stack.endpoint_url} (Ctrl-C stops it)", highlight=False, soft_wrap=True)
     sys.stdout.flush()
     seen: Dict[Tuple[str, str], str] = {}

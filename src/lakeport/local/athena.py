@@ -178,6 +178,25 @@ class LocalAthena:
                 self._engines[region] = self._factory(region)
             return self._engines[region]
 
+    def warm(self, region: str) -> None:
+        """Make the region's engine and load what a query loads, on a background thread, so the
+        first query after a start is as quick as the next ones."""
+
+        def load() -> None:
+            try:
+                self._engine(region)
+                import duckdb  # noqa: F401
+
+                from ..iceberg import reading  # noqa: F401
+                from ..query import translate
+
+                translate.table_references("SELECT 1")
+            except Exception as exc:  # the first query will say what is wrong
+                _log.debug("warming the local Athena engine failed: %s", exc)
+
+        if self.serving:
+            threading.Thread(target=load, name="athena-warm", daemon=True).start()
+
     def start(self, execution_id: str, sql: str, region: str, database: Optional[str] = None) -> bool:
         """Run ``sql`` for the execution moto recorded (unqualified tables in ``database``, as the
         query's ``QueryExecutionContext`` says); False when no engine is being served."""
