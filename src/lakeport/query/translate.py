@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
@@ -13,7 +14,8 @@ class SqlError(TerminalError):
     """The SQL does not parse as Athena SQL."""
 
 
-def _parse(sql: str):  # type: ignore[no-untyped-def]
+@functools.lru_cache(maxsize=32)
+def _parsed(sql: str):  # type: ignore[no-untyped-def]
     import sqlglot
     from sqlglot.errors import ParseError
 
@@ -21,6 +23,12 @@ def _parse(sql: str):  # type: ignore[no-untyped-def]
         return sqlglot.parse_one(sql, read="athena")
     except ParseError as exc:
         raise SqlError(f"not valid Athena SQL: {str(exc).splitlines()[0]}") from None
+
+
+def _parse(sql: str):  # type: ignore[no-untyped-def]
+    """The statement's tree, parsed once for the several looks a query takes at it (a copy: the
+    translation changes it)."""
+    return _parsed(sql).copy()
 
 
 @dataclass(frozen=True)
