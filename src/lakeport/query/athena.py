@@ -123,7 +123,7 @@ class AthenaQueryEngine:
             if time.monotonic() > deadline:
                 raise ConfigurationError(f"Athena query {query_id} did not finish in {self.timeout_seconds:.0f} s")
             time.sleep(pause)
-            pause = min(pause * 2, self.poll_seconds)
+            pause = min(pause * 1.5, self.poll_seconds)  # at most a third of the wait is spent late
 
     def execute(self, sql: str) -> Any:
         """The answer as a ``pyarrow.Table``."""
