@@ -125,11 +125,22 @@ def test_tables_without_a_database_are_read_from_the_query_context(payments) -> 
 
 def test_an_emulator_that_does_not_run_queries_is_not_taken_for_an_empty_answer(payments) -> None:  # type: ignore[no-untyped-def]
     engine = AthenaQueryEngine(payments.aws.client("athena"), payments.resources.athena_workgroup, local=True)
-    factory = queries._factory
-    queries.serve(None)  # moto's own Athena: every query "succeeds" with no rows
+    served = dict(queries._factories)
+    for name in served:  # moto's own Athena: every query "succeeds" with no rows
+        queries.withdraw(name)
     try:
         with pytest.raises(ConfigurationError, match="does not run them") as raised:
             engine.execute("SELECT count(*) FROM shop.payments")
         assert raised.value.hint and "--engine local" in raised.value.hint
     finally:
-        queries.serve(factory)
+        for name, factory in served.items():
+            queries.serve(name, factory)
+
+
+def test_a_second_emulator_stopping_leaves_the_first_one_answering(payments) -> None:  # type: ignore[no-untyped-def]
+    from lakeport.local.emulator import EmbeddedAws
+
+    with EmbeddedAws():  # the same process's backends, another endpoint (as the end-to-end tests start)
+        pass
+    engine = AthenaQueryEngine(payments.aws.client("athena"), payments.resources.athena_workgroup, local=True)
+    assert engine.answer("SELECT count(*) AS n FROM shop.payments").rows == [[1500]]

@@ -154,28 +154,38 @@ class LocalAthena:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._factory: Optional[QueryEngineFactory] = None
+        # one per running emulator (by endpoint); moto's backends are the process's, so the newest
+        # running one answers for all
+        self._factories: Dict[str, QueryEngineFactory] = {}
         self._engines: Dict[str, Any] = {}
         self._executions: Dict[str, LocalExecution] = {}
         self._finished: List[str] = []
 
-    def serve(self, factory: Optional[QueryEngineFactory]) -> None:
-        """Answer queries with the engines ``factory`` makes (one per region); ``None`` stops answering
-        (moto's own empty answers come back)."""
+    def serve(self, name: str, factory: QueryEngineFactory) -> None:
+        """Answer queries with the engines ``factory`` makes (one per region) while ``name`` (an
+        emulator's endpoint) is served."""
         with self._lock:
-            self._factory = factory
+            self._factories.pop(name, None)
+            self._factories[name] = factory
             self._engines = {}
+
+    def withdraw(self, name: str) -> None:
+        """``name`` stopped; with no emulator served, moto's own empty answers come back."""
+        with self._lock:
+            if self._factories.pop(name, None) is not None:
+                self._engines = {}
 
     @property
     def serving(self) -> bool:
-        return self._factory is not None
+        return bool(self._factories)
 
     def _engine(self, region: str) -> Any:
         with self._lock:
-            if self._factory is None:
+            if not self._factories:
                 raise RuntimeError("the emulator answers no Athena queries")
             if region not in self._engines:
-                self._engines[region] = self._factory(region)
+                factory = list(self._factories.values())[-1]
+                self._engines[region] = factory(region)
             return self._engines[region]
 
     def warm(self, region: str) -> None:

@@ -97,7 +97,7 @@ class EmbeddedAws:
         if self.apply_fixes:  # its Athena answers queries over its own catalog and buckets
             from .athena import engine_factory, queries
 
-            queries.serve(engine_factory(self.endpoint_url))
+            queries.serve(self.endpoint_url, engine_factory(self.endpoint_url))
         return self
 
     def stop(self) -> None:
@@ -105,7 +105,7 @@ class EmbeddedAws:
             if self.apply_fixes:
                 from .athena import queries
 
-                queries.serve(None)
+                queries.withdraw(self.endpoint_url)
             self._server.stop()
             self._server = None
             self._context = None
