@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from decimal import Decimal
@@ -144,3 +145,5 @@ def test_a_second_emulator_stopping_leaves_the_first_one_answering(payments) -> 
         pass
     engine = AthenaQueryEngine(payments.aws.client("athena"), payments.resources.athena_workgroup, local=True)
     assert engine.answer("SELECT count(*) AS n FROM shop.payments").rows == [[1500]]
+    # and the state machines' service integrations call the first one back again
+    assert os.environ["MOTO_PORT"] == str(payments.aws.endpoint_url.rsplit(":", 1)[1])

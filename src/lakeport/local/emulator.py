@@ -71,6 +71,7 @@ class EmbeddedAws:
         self._server: Any = None
         self._context: Optional[AwsContext] = None
         self.port: Optional[int] = None
+        self._previous_moto_port: Optional[str] = None
 
     @property
     def endpoint_url(self) -> str:
@@ -89,7 +90,9 @@ class EmbeddedAws:
             default_user_config["stepfunctions"]["execute_state_machine"] = True
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         port = self.requested_port or free_port()
-        # Step Functions service integrations call back into the emulator on this port.
+        # Step Functions service integrations call back into the emulator on this port (the one
+        # before comes back at the stop: another emulator of the process may still be running).
+        self._previous_moto_port = os.environ.get("MOTO_PORT")
         os.environ["MOTO_PORT"] = str(port)
         self._server = _server(port, self.state)
         self._server.start()
@@ -109,6 +112,11 @@ class EmbeddedAws:
             self._server.stop()
             self._server = None
             self._context = None
+            if os.environ.get("MOTO_PORT") == str(self.port):  # not since taken by a newer emulator
+                if self._previous_moto_port is None:
+                    os.environ.pop("MOTO_PORT", None)
+                else:
+                    os.environ["MOTO_PORT"] = self._previous_moto_port
             self.port = None
 
     def __enter__(self) -> EmbeddedAws:
