@@ -278,8 +278,10 @@ def query(
     Time travel: --as-of, or FOR VERSION AS OF <snapshot id> / FOR TIMESTAMP AS OF TIMESTAMP '...'
     after a table name, as on Athena."""
     s = state(ctx)
+    from ..query.athena import AthenaQueryEngine
+
     chosen = query_engine(s, engine, as_of)
-    if hasattr(chosen, "answer"):  # Athena's answer is printed as it comes, without pyarrow
+    if isinstance(chosen, AthenaQueryEngine):  # Athena's answer is printed as it comes, without pyarrow
         answer = guard(lambda: chosen.answer(sql))
         print_rows(answer.columns, answer.rows, output, right=answer.numeric)
         if output == "table":

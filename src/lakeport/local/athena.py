@@ -53,7 +53,6 @@ class LocalExecution:
     engine_ms: int = 0
     column_info: List[Dict[str, Any]] = field(default_factory=list)
     rows: List[Dict[str, Any]] = field(default_factory=list)
-    done: threading.Event = field(default_factory=threading.Event, repr=False)
 
 
 def athena_type(type_: Any) -> Tuple[str, int, int]:
@@ -261,7 +260,6 @@ class LocalAthena:
             execution.engine_ms = int((time.perf_counter() - started) * 1000)
             self._finished.append(execution_id)
             self._forget_old()
-        execution.done.set()
 
     def _forget_old(self) -> None:
         while len(self._finished) > KEEP_EXECUTIONS:
