@@ -9,6 +9,7 @@ row with its record number and length, and read the rows after it as usual.
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import shutil
@@ -22,12 +23,15 @@ from typing import Any, Dict, Iterator, List, Tuple
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyarrow import fs
 
 from lakeport.contract import load_contract_data
 from lakeport.engine.layout import TableLayout, source_id
 from lakeport.engine.model import SUCCEEDED, EngineJob, FileOutcome, SourceInput
 from lakeport.engine.python.engine import PythonEngine
+from lakeport.engine.python.reader import _LongLines
 
 LONG = 50_000_000
 
@@ -198,3 +202,29 @@ def test_a_gigabyte_gzip_bomb_is_read_in_bounded_memory_and_quarantined_as_one_r
     assert "1073741824 bytes long" in (result["problem"] or result["reason"] or "")
     # and reading it took no more memory than the engine's budget above the interpreter's own
     assert result["peak"] < baseline["peak"] + result["budget"], (result, baseline)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lengths=st.lists(st.integers(0, 40), max_size=30),
+    read_size=st.integers(1, 70),
+    final_newline=st.booleans(),
+)
+def test_the_line_guard_passes_lines_within_the_limit_and_replaces_each_longer_one(
+    lengths: List[int], read_size: int, final_newline: bool
+) -> None:
+    # lines around a 16-byte limit, read in pieces smaller and larger than the limit
+    limit = 16
+    lines = [bytes([65 + i % 26]) * n for i, n in enumerate(lengths)]
+    data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    guard = _LongLines(io.BytesIO(data), limit, b"MARK")
+    out = b"".join(iter(lambda: guard.read(read_size), b""))
+    expected = []
+    for i, line in enumerate(lines):
+        last = i == len(lines) - 1
+        if len(line) > limit:
+            expected.append(b"MARK\n")
+        else:
+            expected.append(line + (b"" if last and not final_newline else b"\n"))
+    assert out == b"".join(expected)
+    assert [length for length, _ in guard.dropped] == [len(line) for line in lines if len(line) > limit]

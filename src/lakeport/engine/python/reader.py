@@ -213,14 +213,45 @@ class _LongLines(io.RawIOBase):
             if len(self._out) - self._offset:
                 break  # hand on what is ready; the caller asks again
         end = min(len(self._out), self._offset + size)
-        data = bytes(self._out[self._offset : end])
+        if self._offset == 0 and end == len(self._out):
+            data = bytes(self._out)  # the usual case: all that is ready, in one copy
+        else:
+            data = bytes(memoryview(self._out)[self._offset : end])
         self._offset = end
         if self._offset == len(self._out):
             self._out.clear()
             self._offset = 0
         return data
 
+    def _fits(self, data: bytes) -> bool:
+        """Whether no line that ends in or runs through ``data`` is longer than the limit. A line
+        inside a piece of at most ``limit`` bytes cannot be, so only each piece's first and last
+        newline are looked for (memchr speed), not every newline."""
+        limit = self._limit
+        carried = len(self._pending)  # the bytes of the current line before this piece
+        for begin in range(0, len(data), limit):
+            end = min(begin + limit, len(data))
+            first = data.find(b"\n", begin, end)
+            if first < 0:
+                carried += end - begin
+                if carried > limit:
+                    return False
+                continue
+            if carried + first - begin > limit:
+                return False
+            carried = end - data.rfind(b"\n", begin, end) - 1
+        return True
+
     def _feed(self, data: bytes) -> None:
+        if self._dropping is None and self._fits(data):
+            last = data.rfind(b"\n")
+            if last < 0:
+                self._pending += data
+                return
+            self._out += self._pending
+            self._out += memoryview(data)[: last + 1]
+            self._pending = bytearray(memoryview(data)[last + 1 :])
+            return
         newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
         start = 0
         if self._dropping is not None:
