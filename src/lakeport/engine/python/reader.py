@@ -346,32 +346,97 @@ def _long_line_text(length: int, sample: bytes, encoding: str) -> str:
     return sample.decode(encoding, errors="replace") + f"… ({length} bytes in all)"
 
 
+HEAD_BYTES = 1 << 20
+"""How much of an object is read to find its compression and its header row."""
+
+
+class _Replay(io.RawIOBase):
+    """A stream whose first bytes were already read to look at them: those bytes, then the rest."""
+
+    def __init__(self, head: bytes, rest: Any) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        if len(self._head):
+            if size is None or size < 0:
+                data = bytes(self._head) + self._rest.read()
+                self._head = memoryview(b"")
+                return data
+            data = bytes(self._head[:size])
+            self._head = self._head[size:]
+            if len(data) < size:
+                # a short read would make a short CSV block, and a batch of its own
+                data += self._rest.read(size - len(data))
+            return data
+        return bytes(self._rest.read(size) if size is not None and size >= 0 else self._rest.read())
+
+    def close(self) -> None:
+        try:
+            self._rest.close()
+        finally:
+            super().close()
+
+
 class RawFile:
-    """One raw object to read: how to open it and how to describe it in errors."""
+    """One raw object to read: how to open it and how to describe it in errors.
+
+    The object's first megabyte is read once (:meth:`head`) to tell its compression and, for an
+    uncompressed CSV, its header row; the stream it came from stays open, and the first
+    :meth:`open` goes on from it: one request for the object, not three."""
 
     def __init__(self, opener: RawOpener, uri: str, dataset: str) -> None:
         self.opener = opener
         self.uri = uri
         self.dataset = dataset
+        self._head: Optional[bytes] = None
+        self._after_head: Any = None
 
     def fail(self, reason: str, hint: Optional[str] = None) -> InputFileError:
         return InputFileError(self.dataset, self.uri, reason, hint=hint)
 
+    def head(self) -> bytes:
+        """The object's first bytes (up to :data:`HEAD_BYTES`), as stored (compressed or not)."""
+        if self._head is None:
+            stream = self.opener.open()
+            try:
+                self._head = bytes(stream.read(HEAD_BYTES))
+            except BaseException:
+                stream.close()
+                raise
+            self._after_head = stream
+        return self._head
+
+    def release(self) -> None:
+        """Close the stream kept after :meth:`head`, if no :meth:`open` took it."""
+        stream, self._after_head = self._after_head, None
+        if stream is not None:
+            stream.close()
+
     def detect_compression(self, option: str) -> str:
         if option != "auto":
             return option
-        stream = self.opener.open()
-        try:
-            head = stream.read(4)
-        finally:
-            stream.close()
+        head = self.head()
         for magic, name in _MAGIC.items():
             if head.startswith(magic):
                 return name
         return "none"
 
     def open(self, compression: str, limit: int, gate: Optional[ReadaheadGate] = None) -> _LimitedStream:
-        stream = self.opener.open()
+        if self._after_head is not None:
+            assert self._head is not None
+            stream: Any = _Replay(self._head, self._after_head)
+            self._after_head = None
+        else:
+            stream = self.opener.open()
         if compression != "none":
             stream = pa.CompressedInputStream(stream, compression)
         return _LimitedStream(stream, limit, self.uri, gate)
@@ -422,6 +487,8 @@ def read_batches(raw: RawFile, contract: Contract, info: FileInfo, decode: bool 
             text = f"the {info.compression} stream is truncated or corrupt ({text})"
             hint = "deliver the file again"
         raise raw.fail(f"cannot be read as {fmt}: {text}", hint=hint) from None
+    finally:
+        raw.release()
 
 
 # -- CSV --------------------------------------------------------------------------------------------
@@ -429,11 +496,17 @@ def read_batches(raw: RawFile, contract: Contract, info: FileInfo, decode: bool 
 
 def _header(raw: RawFile, contract: Contract, compression: str) -> List[str]:
     options = contract.source.options
-    stream = raw.open(compression, contract.source.max_uncompressed_bytes)
-    try:
-        head = stream.read(1 << 20)
-    finally:
-        stream.close()
+    limit = contract.source.max_uncompressed_bytes
+    if compression == "none":
+        head = raw.head()
+        if len(head) > limit:
+            raise _TooLarge(raw.uri)
+    else:
+        stream = raw.open(compression, limit)
+        try:
+            head = stream.read(HEAD_BYTES)
+        finally:
+            stream.close()
     decoder = codecs.getincrementaldecoder(options.encoding)(errors="replace")
     text = decoder.decode(head).replace("\x00", "\ufffd")  # Python 3.9's csv refuses NUL
     reader = csv.reader(
