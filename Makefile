@@ -78,9 +78,22 @@ typecheck: venv
 test39: venv39
 	$(VENV39)/bin/pytest -q -p no:cacheprovider -m py39 $$(grep -rlE 'mark\.py39' tests/unit tests/functional | sort)
 
+# terraform apply and destroy against the emulator spend most of their three minutes in the AWS
+# provider's own fixed waits (SQS attributes: three matching reads 7 s apart; a deleted queue:
+# twelve reads 2 s apart), so that module runs in a process of its own, with its own emulator,
+# beside the rest of the suite; its report follows the suite's, and either failing fails the target.
+APPLY_TESTS := tests/infra/test_terraform_apply.py
+TEST_ENV = PYTHON39="$(PYTHON39)" CHECKOV="$(CURDIR)/$(TOOLS)/bin/checkov" LAKEPORT_AWS_CLI="$(CURDIR)/$(AWSCLI)/bin/aws"
+
 test: venv venv39 tools awscli
 	$(MAKE) --no-print-directory lint typecheck
-	PYTHON39="$(PYTHON39)" CHECKOV="$(CURDIR)/$(TOOLS)/bin/checkov" LAKEPORT_AWS_CLI="$(CURDIR)/$(AWSCLI)/bin/aws" $(BIN)/pytest -q
+	@log=$$(mktemp); \
+	$(TEST_ENV) $(BIN)/pytest -q -p no:cacheprovider $(APPLY_TESTS) > "$$log" 2>&1 & apply=$$!; \
+	trap 'kill $$apply 2>/dev/null' INT TERM; \
+	$(TEST_ENV) $(BIN)/pytest -q --ignore=$(APPLY_TESTS); suite=$$?; \
+	wait $$apply; applied=$$?; \
+	echo "== $(APPLY_TESTS), run beside the suite above:"; cat "$$log"; rm -f "$$log"; \
+	test $$suite -eq 0 && test $$applied -eq 0
 	$(MAKE) --no-print-directory test39
 
 # A user's install, twice: the newest versions pyproject.toml admits (pip, no constraints), then
