@@ -161,7 +161,19 @@ ROW_TOO_LONG = "lakeport:row-too-long"
 _SAMPLE_BYTES = 256
 
 
-class _LongLines(io.RawIOBase):
+class _ReadStream(io.RawIOBase):
+    """A read-only stream defined by its ``read``; ``readinto`` (what pyarrow calls) goes through it."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _LongLines(_ReadStream):
     """Passes a text stream on unchanged, except that a line longer than ``limit`` bytes is replaced
     by a ``marker`` line as soon as it is seen, so no more than ``limit`` bytes of one line are ever
     held in memory, whatever the file (a gigabyte without a newline, e.g. a decompression bomb).
@@ -171,8 +183,9 @@ class _LongLines(io.RawIOBase):
     (split at ``\n``): a quoted value holding newlines is several short lines here.
 
     Each ``read(n)`` reads at most ``n`` bytes from the inner stream once, so the readahead gate
-    below still sees one read per block the CSV reader asks for. Finding the newlines is one
-    vectorised pass per block; only a block holding a long line is walked line by line.
+    below still sees one read per block the CSV reader asks for. Telling that a block holds no long
+    line costs a search for the first and last newline of each piece of at most ``limit`` bytes;
+    only a block that may hold one is walked newline by newline.
     """
 
     def __init__(self, inner: Any, limit: int, marker: bytes, gate: Optional[ReadaheadGate] = None) -> None:
@@ -190,14 +203,6 @@ class _LongLines(io.RawIOBase):
     @property
     def count(self) -> int:
         return int(getattr(self._inner, "count", 0))
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
@@ -350,20 +355,12 @@ HEAD_BYTES = 1 << 20
 """How much of an object is read to find its compression and its header row."""
 
 
-class _Replay(io.RawIOBase):
+class _Replay(_ReadStream):
     """A stream whose first bytes were already read to look at them: those bytes, then the rest."""
 
     def __init__(self, head: bytes, rest: Any) -> None:
         self._head = memoryview(head)
         self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
     def read(self, size: Optional[int] = -1) -> bytes:
         if len(self._head):
