@@ -353,6 +353,8 @@ def _long_line_text(length: int, sample: bytes, encoding: str) -> str:
 
 HEAD_BYTES = 1 << 20
 """How much of an object is read to find its compression and its header row."""
+HEADER_GUESS_BYTES = 64 << 10
+"""How much of the head is decoded first to find the header row (all of it if the row goes on)."""
 
 
 class _Replay(_ReadStream):
@@ -491,7 +493,19 @@ def read_batches(raw: RawFile, contract: Contract, info: FileInfo, decode: bool 
 # -- CSV --------------------------------------------------------------------------------------------
 
 
-def _header(raw: RawFile, contract: Contract, compression: str) -> List[str]:
+@dataclass(frozen=True)
+class _Header:
+    names: List[str]
+    lines: int
+    """Physical lines up to the end of the header row, skipped lines included: what pyarrow,
+    which skips lines without looking at quotes, must skip to reach the first data row."""
+    only_row: bool = False
+    """Nothing follows the header row: the file has no data rows."""
+    size: int = 0
+    """The bytes (decompressed) the header was looked for in: the whole file if ``only_row``."""
+
+
+def _header(raw: RawFile, contract: Contract, compression: str) -> _Header:
     options = contract.source.options
     limit = contract.source.max_uncompressed_bytes
     if compression == "none":
@@ -504,22 +518,43 @@ def _header(raw: RawFile, contract: Contract, compression: str) -> List[str]:
             head = stream.read(HEAD_BYTES)
         finally:
             stream.close()
+    # Most headers end within the first few kilobytes: decode those first (the whole megabyte costs
+    # milliseconds, a fair share of a small file's job), the rest only if the header goes on.
+    if len(head) > HEADER_GUESS_BYTES:
+        found = _header_row(head[:HEADER_GUESS_BYTES], options, whole=False)
+        if found is not None:
+            return found
+    found = _header_row(head, options, whole=len(head) < HEAD_BYTES)
+    return found if found is not None else _Header([], 0)
+
+
+def _header_row(data: bytes, options: Any, whole: bool) -> Optional[_Header]:
+    """The header row in ``data`` (the first bytes of the file, all of them if ``whole``), or None
+    if ``data`` may end before the row does: in a prefix a row is known complete only once another
+    row follows it."""
     decoder = codecs.getincrementaldecoder(options.encoding)(errors="replace")
-    text = decoder.decode(head).replace("\x00", "\ufffd")  # Python 3.9's csv refuses NUL
+    text = decoder.decode(data).replace("\x00", "\ufffd")  # Python 3.9's csv refuses NUL
+    # newline="": lines end at \n, \r\n or \r, as pyarrow counts them; skip_rows counts lines
+    lines = io.StringIO(text, newline="")
+    for _ in range(options.skip_rows):
+        lines.readline()
     reader = csv.reader(
-        io.StringIO(text),
+        lines,
         delimiter=options.delimiter,
         quotechar=options.quote or '"',
         quoting=csv.QUOTE_MINIMAL if options.quote else csv.QUOTE_NONE,
         escapechar=options.escape,
         doublequote=True,
     )
-    for _ in range(options.skip_rows):
-        next(reader, None)
     for row in reader:
         if row:
-            return [name.strip().lstrip("\ufeff") for name in row]
-    return []
+            names = [name.strip().lstrip("\ufeff") for name in row]
+            through = options.skip_rows + reader.line_num
+            following = next(reader, None) is not None
+            if following or whole:
+                return _Header(names, through, only_row=whole and not following, size=len(data))
+            return None
+    return _Header([], 0) if whole else None
 
 
 def _dedupe(names: Sequence[str]) -> Tuple[List[str], List[str]]:
@@ -541,16 +576,16 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
     wanted = {c.source_name: c.name for c in contract.read_columns}
     if options.header:
         header = _header(raw, contract, info.compression)
-        if not header:
+        if not header.names:
             return  # empty file: no header, no rows
-        names, duplicates = _dedupe(header)
+        names, duplicates = _dedupe(header.names)
         clashing = sorted(set(duplicates) & set(wanted))
         if clashing:
             raise raw.fail(
                 f"the header names {', '.join(repr(c) for c in clashing)} more than once",
                 hint="fix the export so each column appears once",
             )
-        skip = options.skip_rows + 1
+        skip = header.lines
     else:
         names = [c.source_name for c in contract.read_columns]
         skip = options.skip_rows
@@ -565,6 +600,10 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
             hint="check the delimiter and the header row, or map the column with 'source:' in the contract",
         )
     info.missing_columns = [c.source_name for c in missing]
+    if options.header and header.only_row:
+        # a header and nothing else (pyarrow cannot skip a last line that has no line break)
+        info.bytes_read = header.size
+        return
 
     # (data row number, reason, text) of each row pyarrow could not split into the header's fields;
     # pyarrow numbers records from the file's first line, skipped lines and header included
