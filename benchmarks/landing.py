@@ -355,7 +355,7 @@ def main(argv: Sequence[str]) -> int:
                     times.setdefault(phase, []).append(seconds)
             m = {k: statistics.median(v) for k, v in times.items()}
             line = (
-                f"| {human(csv.stat().st_size)} | {rows:,} | {m['polars']:.3f} | {m['polars-partitioned']:.3f} |"
+                f"| {human(size)} | {rows:,} | {m['polars']:.3f} | {m['polars-partitioned']:.3f} |"
                 f" {m['duckdb']:.3f} | {m['engine']:.3f} ({m['engine'] / m['polars']:.2f}x;"
                 f" {m['engine'] / m['polars-partitioned']:.2f}x) |"
                 f" {m['queryable']:.2f} ({m['queryable'] / m['polars']:.1f}x) |"

@@ -2,9 +2,10 @@
 with quotes goes (from its first quoted block on) through pyarrow's streaming reader. The two must
 agree on every row: its number in the file, its values, and the reason it is unparseable or too long.
 
-The property test below builds files from good rows, rows with the wrong number of fields, blank
-lines, lines over ``max_row_bytes``, quoted values (with commas and line breaks) and mixed line ends,
-cuts them into pieces far smaller than a real one, and compares both ways of reading them.
+Past ``PIECED_BYTES`` the streaming reader reads on in any case. The property test below builds files
+from good rows, rows with the wrong number of fields, blank lines, lines over ``max_row_bytes``,
+quoted values (with commas and line breaks) and mixed line ends, cuts them into pieces far smaller
+than a real one, and compares both ways of reading them.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _rows(path: Path, contract: Any) -> Dict[int, Row]:
 
 
 def _both(
-    path: Path, contract: Any, monkeypatch: pytest.MonkeyPatch
+    path: Path, contract: Any, monkeypatch: pytest.MonkeyPatch, pieced: int = 1 << 30
 ) -> Tuple[Dict[int, Row], Dict[int, Row], List[int]]:
     """The rows read in pieces, the rows read by the streaming reader, the pieces' sizes."""
     parsed: List[int] = []
@@ -71,6 +72,7 @@ def _both(
 
     with monkeypatch.context() as patch:
         patch.setattr(reader, "PIECE_BYTES", 96)  # a few lines a piece
+        patch.setattr(reader, "PIECED_BYTES", pieced)  # then the streaming reader reads on
         patch.setattr(reader._CsvRows, "_parse_piece", counted)
         pieces = _rows(path, contract)
     if b'"' not in path.read_bytes().split(b"\n", 1)[-1]:
@@ -97,16 +99,23 @@ _line = st.one_of(
     quoted_from=st.integers(0, 40),
     end=st.sampled_from(["\n", "\r\n"]),
     last_break=st.booleans(),
+    pieced=st.sampled_from([300, 1 << 30]),
 )
 def test_pieces_and_the_streaming_reader_read_the_same_rows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lines: List[str], quoted_from: int, end: str, last_break: bool
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    lines: List[str],
+    quoted_from: int,
+    end: str,
+    last_break: bool,
+    pieced: int,
 ) -> None:
     # quoted lines only from some point on, so that many files start without quotes and switch
     lines = [line for line in lines[:quoted_from] if '"' not in line] + lines[quoted_from:]
     text = end.join(['"id","note"', *lines]) + (end if last_break else "")
     path = tmp_path / "mixed.csv"
     path.write_bytes(text.encode())
-    pieces, serial, _ = _both(path, _contract(), monkeypatch)
+    pieces, serial, _ = _both(path, _contract(), monkeypatch, pieced)
     assert pieces == serial
 
 
@@ -122,6 +131,18 @@ def test_a_file_that_turns_quoted_after_many_pieces_keeps_numbering(
     assert pieces[199][:2] == ("199", "note 199") and pieces[202][:2] == ("202", "end")
     assert pieces[200][2] is not None and "fields" in str(pieces[200][2])
     assert pieces[201][:2] == ("201", "late, quoted")
+
+
+def test_a_long_file_is_read_in_pieces_up_to_a_point_then_by_the_streaming_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [f"{i},note {i}" if i % 37 else f"{i},bad,row" for i in range(1, 400)]
+    path = tmp_path / "long.csv"
+    path.write_text("id,note\n" + "\n".join(lines) + "\n")
+    pieces, serial, parsed = _both(path, _contract(), monkeypatch, pieced=1000)
+    assert pieces == serial
+    assert 1000 <= sum(parsed) < path.stat().st_size - 1000
+    assert len(pieces) == 399 and all(pieces[n][2] is not None for n in range(37, 400, 37))
 
 
 def test_quoting_disabled_reads_quote_characters_as_text_in_pieces(
