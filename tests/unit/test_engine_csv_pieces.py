@@ -60,7 +60,7 @@ def _rows(path: Path, contract: Any) -> Dict[int, Row]:
 
 
 def _both(
-    path: Path, contract: Any, monkeypatch: pytest.MonkeyPatch, pieced: int = 1 << 30
+    path: Path, contract: Any, monkeypatch: pytest.MonkeyPatch, pieced: int = 1 << 30, expect_pieces: bool = True
 ) -> Tuple[Dict[int, Row], Dict[int, Row], List[int]]:
     """The rows read in pieces, the rows read by the streaming reader, the pieces' sizes."""
     parsed: List[int] = []
@@ -75,7 +75,7 @@ def _both(
         patch.setattr(reader, "PIECED_BYTES", pieced)  # then the streaming reader reads on
         patch.setattr(reader._CsvRows, "_parse_piece", counted)
         pieces = _rows(path, contract)
-    if b'"' not in path.read_bytes().split(b"\n", 1)[-1]:
+    if expect_pieces and b'"' not in path.read_bytes().split(b"\n", 1)[-1]:
         assert parsed or not pieces, "a file without quotes (but for its header) is read in pieces"
     with monkeypatch.context() as patch:
         patch.setattr(reader._CsvRows, "splittable", lambda self: False)
@@ -154,3 +154,14 @@ def test_quoting_disabled_reads_quote_characters_as_text_in_pieces(
     assert parsed
     assert pieces == serial
     assert [row[:2] for _, row in sorted(pieces.items())] == [("1", '12" pipe'), ("2", "plain")]
+
+
+def test_skipped_lines_past_the_first_piece_are_left_to_the_streaming_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "preamble.csv"
+    path.write_text("".join(f"report line {i}\n" for i in range(40)) + "id|note\n1|a\n2|b\n")
+    contract = _contract(delimiter="|", quote=None, skip_rows=40)
+    pieces, serial, parsed = _both(path, contract, monkeypatch, expect_pieces=False)
+    assert pieces == serial and parsed == []
+    assert [row[:2] for _, row in sorted(pieces.items())] == [("1", "a"), ("2", "b")]

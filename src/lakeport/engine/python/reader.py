@@ -790,7 +790,8 @@ class _CsvRows:
                     # the lines before the first data row (a header may well be quoted) were read
                     # by _header; pyarrow skips them by counting lines
                     body = _after_lines(block, skip) if skip else 0
-                    quoted = quote is not None and (body < 0 or block.find(quote, body) >= 0)
+                    # (body < 0: the skipped lines go on past this block, a case for pyarrow)
+                    quoted = body < 0 or (quote is not None and block.find(quote, body) >= 0)
                     if quoted or (block and cut_so_far >= PIECED_BYTES):
                         while window:
                             batches, before = self._numbered(window.popleft().result(), before)
