@@ -8,27 +8,20 @@ from pathlib import Path
 from typing import Any, List, Tuple
 
 import pytest
-from pyarrow import fs
 
 from lakeport.contract import load_contract_data
-from lakeport.engine.python.reader import HEADER_GUESS_BYTES, FileInfo, RawFile, read_batches
-from lakeport.engine.sources import FilesystemOpener
+from lakeport.engine.python.reader import HEADER_GUESS_BYTES, FileInfo, read_batches
+
+from .csv_reading import id_note_contract, local_raw
 
 
 def _contract(**options: Any) -> Any:
-    return load_contract_data(
-        {
-            "dataset": "reader.header",
-            "owner": "tests@example.com",
-            "source": {"prefix": "header/", "format": "csv", "options": options},
-            "schema": [{"name": "id", "type": "int", "nullable": False}, {"name": "note", "type": "string"}],
-        }
-    )
+    return id_note_contract("reader.header", options=options)
 
 
 def _read(path: Path, contract: Any) -> Tuple[List[int], List[str], FileInfo]:
     info = FileInfo()
-    raw = RawFile(FilesystemOpener(fs.LocalFileSystem(), str(path)), f"file://{path}", "reader.header")
+    raw = local_raw(path, "reader.header")
     ids: List[int] = []
     notes: List[str] = []
     for batch in read_batches(raw, contract, info):
@@ -123,7 +116,7 @@ def test_rows_after_a_header_over_several_lines_keep_their_numbers(tmp_path: Pat
             "schema": [{"name": "id", "type": "int"}, {"name": "note", "type": "string", "source": "the\nnote"}],
         }
     )
-    raw = RawFile(FilesystemOpener(fs.LocalFileSystem(), str(path)), f"file://{path}", "reader.header")
+    raw = local_raw(path, "reader.header")
     rows = {}
     for batch in read_batches(raw, contract, FileInfo()):
         for number, id_, error in zip(

@@ -16,12 +16,11 @@ from typing import Any, Dict, List, Optional, Tuple
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pyarrow import fs
 
-from lakeport.contract import load_contract_data
 from lakeport.engine.python import reader
-from lakeport.engine.python.reader import FileInfo, RawFile, read_batches
-from lakeport.engine.sources import FilesystemOpener
+from lakeport.engine.python.reader import FileInfo, read_batches
+
+from .csv_reading import id_note_contract, local_raw
 
 LIMIT = 1024  # the smallest max_row_bytes a contract takes
 
@@ -29,19 +28,12 @@ Row = Tuple[Optional[str], Optional[str], Optional[str], Optional[str]]
 
 
 def _contract(**options: Any) -> Any:
-    return load_contract_data(
-        {
-            "dataset": "reader.pieces",
-            "owner": "tests@example.com",
-            "source": {"prefix": "pieces/", "format": "csv", "max_row_bytes": LIMIT, "options": options},
-            "schema": [{"name": "id", "type": "int"}, {"name": "note", "type": "string"}],
-        }
-    )
+    return id_note_contract("reader.pieces", id_required=False, max_row_bytes=LIMIT, options=options)
 
 
 def _rows(path: Path, contract: Any) -> Dict[int, Row]:
     """Every row read, by its number: (id, note, reading error, raw text)."""
-    raw = RawFile(FilesystemOpener(fs.LocalFileSystem(), str(path)), f"file://{path}", "reader.pieces")
+    raw = local_raw(path, "reader.pieces")
     out: Dict[int, Row] = {}
     for batch in read_batches(raw, contract, FileInfo()):
         n = batch.num_rows

@@ -11,9 +11,10 @@ from typing import Any, List
 import pytest
 from pyarrow import fs
 
-from lakeport.contract import load_contract_data
 from lakeport.engine.python.reader import HEAD_BYTES, FileInfo, RawFile, read_batches
 from lakeport.engine.sources import FilesystemOpener
+
+from .csv_reading import id_note_contract, local_raw
 
 
 class _CountingOpener(FilesystemOpener):
@@ -47,14 +48,7 @@ class _CountingOpener(FilesystemOpener):
 
 
 def _contract(**options: Any) -> Any:
-    return load_contract_data(
-        {
-            "dataset": "reader.opens",
-            "owner": "tests@example.com",
-            "source": {"prefix": "opens/", "format": "csv", "options": options},
-            "schema": [{"name": "id", "type": "int", "nullable": False}, {"name": "note", "type": "string"}],
-        }
-    )
+    return id_note_contract("reader.opens", options=options)
 
 
 def _ids(raw: RawFile, contract: Any) -> List[int]:
@@ -70,7 +64,7 @@ def test_an_uncompressed_csv_is_opened_once_and_every_row_is_read(tmp_path: Path
     path.write_text("id,note\n" + "".join(f"{i},note {i}\n" for i in range(rows)))
     assert (path.stat().st_size > HEAD_BYTES) == (rows > 3)
     opener = _CountingOpener(path)
-    assert _ids(RawFile(opener, f"file://{path}", "reader.opens"), _contract()) == list(range(rows))
+    assert _ids(local_raw(path, "reader.opens", opener), _contract()) == list(range(rows))
     assert (opener.opens, opener.closed) == (1, 1)
 
 
@@ -78,7 +72,7 @@ def test_a_gzip_csv_is_opened_for_its_header_and_once_more_for_its_rows(tmp_path
     path = tmp_path / "in.csv.gz"
     path.write_bytes(gzip.compress(("id,note\n" + "".join(f"{i},n\n" for i in range(5000))).encode()))
     opener = _CountingOpener(path)
-    assert _ids(RawFile(opener, f"file://{path}", "reader.opens"), _contract()) == list(range(5000))
+    assert _ids(local_raw(path, "reader.opens", opener), _contract()) == list(range(5000))
     assert (opener.opens, opener.closed) == (2, 2)
 
 
@@ -87,5 +81,5 @@ def test_a_header_without_a_required_column_closes_the_stream_it_kept(tmp_path: 
     path.write_text("other,note\n1,a\n")
     opener = _CountingOpener(path)
     with pytest.raises(Exception, match="lacks required column"):
-        _ids(RawFile(opener, f"file://{path}", "reader.opens"), _contract())
+        _ids(local_raw(path, "reader.opens", opener), _contract())
     assert (opener.opens, opener.closed) == (1, 1)

@@ -24,7 +24,7 @@ import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import IO, Any, Deque, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import IO, Any, Deque, Dict, Generator, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import pyarrow as pa
@@ -617,15 +617,16 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
     limited = raw.open(info.compression, contract.source.max_uncompressed_bytes)
     guard = _line_guard(limited, contract, marker, gate)
     rows = _CsvRows(contract, names, present, wanted, marker, guard, decode)
+    stream: Any = guard if guard is not None else limited
     try:
         if guard is not None and rows.splittable():
             yield from rows.pieces(guard, skip, gate)
         else:
-            yield from rows.serial(guard if guard is not None else limited, skip, 0, gate)
+            yield from rows.serial(stream, skip, 0, gate)
     finally:
         gate.open()
         info.bytes_read = limited.count
-        (guard if guard is not None else limited).close()
+        stream.close()
 
 
 PIECE_BYTES = BLOCK_SIZE
@@ -637,6 +638,11 @@ does not count, and the streaming reader's own read-ahead measured 3-4% faster a
 PARSE_THREADS = 1
 """Pieces parsed at once. One: the engine's two conversion workers already use the second core, and
 a second parser measured 6% slower on a 100 MB file (4% faster on a 10 MB one)."""
+
+
+_Parsed = Tuple[pa.Table, List[Tuple[Optional[int], Any, int, int]], int]
+"""A parsed piece: its rows, pyarrow's reports of unparseable ones (number counted from the piece's
+first line, text, fields found, fields expected), and the lines skipped at its start."""
 
 
 class _CsvRows:
@@ -681,8 +687,7 @@ class _CsvRows:
 
     def splittable(self) -> bool:
         """Whether a line break can be told from the bytes alone (UTF-8, no escape character)."""
-        encoding = self.options.encoding.lower().replace("-", "").replace("_", "")
-        return encoding == "utf8" and not self.options.escape
+        return codecs.lookup(self.options.encoding).name == "utf-8" and not self.options.escape
 
     def _read_options(self, skip: int, block_size: int) -> pacsv.ReadOptions:
         return pacsv.ReadOptions(
@@ -779,7 +784,7 @@ class _CsvRows:
         quote character is seen and for the first :data:`PIECED_BYTES`; then :meth:`serial` reads
         on, from the block that holds a quote or lies past that point."""
         quote = self.options.quote.encode() if self.options.quote else None
-        window: Deque[Future[Tuple[pa.Table, List[Tuple[int, Any, int, int]], int]]] = deque()
+        window: Deque[Future[_Parsed]] = deque()
         before = 0  # data rows in the pieces already numbered
         carry = b""  # a line not ended yet (the guard hands on whole lines but for its size cap)
         cut_so_far = 0
@@ -793,26 +798,34 @@ class _CsvRows:
                     # (body < 0: the skipped lines go on past this block, a case for pyarrow)
                     quoted = body < 0 or (quote is not None and block.find(quote, body) >= 0)
                     if quoted or (block and cut_so_far >= PIECED_BYTES):
-                        while window:
-                            batches, before = self._numbered(window.popleft().result(), before)
-                            yield from batches
+                        before = yield from self._numbered_from(window, before, keep=0)
                         yield from self.serial(_Replay(carry + block, guard), skip, before, gate)
                         return
                     data = carry + block if carry else block
-                    cut = len(data) if not block else data.rfind(b"\n") + 1
-                    piece, carry = data[:cut] if cut < len(data) else data, data[cut:]
+                    if not block:  # the end: what is left is the last line
+                        piece, carry = data, b""
+                    else:
+                        cut = data.rfind(b"\n") + 1
+                        piece, carry = (data, b"") if cut == len(data) else (data[:cut], data[cut:])
                     if piece:
                         window.append(pool.submit(self._parse_piece, piece, skip))
                         skip = 0  # only the first piece holds the lines before the first data row
                         cut_so_far += len(piece)
-                    while window and (len(window) > PARSE_THREADS + 1 or not block):
-                        batches, before = self._numbered(window.popleft().result(), before)
-                        yield from batches
+                    # two pieces queued behind the one numbered next keep the parser busy
+                    before = yield from self._numbered_from(window, before, keep=PARSE_THREADS + 1 if block else 0)
                     if not block:
                         return
             finally:
                 for future in window:
                     future.cancel()
+
+    def _numbered_from(self, window: Deque[Future[_Parsed]], before: int, keep: int) -> Generator[TextBatch, None, int]:
+        """The batches of the parsed pieces at the front of ``window``, until ``keep`` are left;
+        returns the number of data rows they take the file to."""
+        while len(window) > keep:
+            batches, before = self._numbered(window.popleft().result(), before)
+            yield from batches
+        return before
 
     @staticmethod
     def _read_block(guard: _LongLines, gate: ReadaheadGate) -> bytes:
@@ -828,10 +841,10 @@ class _CsvRows:
             size += len(chunk)
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
-    def _parse_piece(self, piece: bytes, skip: int) -> Tuple[pa.Table, List[Tuple[int, Any, int, int]], int]:
+    def _parse_piece(self, piece: bytes, skip: int) -> _Parsed:
         """Parse one piece (on a worker): its rows, what pyarrow reported unparseable (numbered
         from the piece's first line), and the lines skipped at its start."""
-        reports: List[Tuple[int, Any, int, int]] = []
+        reports: List[Tuple[Optional[int], Any, int, int]] = []
 
         def on_invalid(row: Any) -> str:
             reports.append((row.number, row.text, row.actual_columns, row.expected_columns))
@@ -845,9 +858,7 @@ class _CsvRows:
         )
         return table, reports, skip
 
-    def _numbered(
-        self, parsed: Tuple[pa.Table, List[Tuple[int, Any, int, int]], int], before: int
-    ) -> Tuple[List[TextBatch], int]:
+    def _numbered(self, parsed: _Parsed, before: int) -> Tuple[List[TextBatch], int]:
         """A parsed piece's batches, numbered after the ``before`` data rows ahead of it."""
         table, reports, skip = parsed
         taken = [
