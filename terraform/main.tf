@@ -9,7 +9,9 @@ provider "aws" {
   skip_requesting_account_id  = false
   skip_metadata_api_check     = var.aws_endpoint_url != null
   s3_use_path_style           = var.aws_endpoint_url != null
-  max_retries                 = var.aws_endpoint_url != null ? 1 : null
+  # Against the emulator: few retries, so an unsupported call fails in seconds, but more than one,
+  # so that a loopback connection reset on a loaded machine is retried as the SDK retries it on AWS.
+  max_retries = var.aws_endpoint_url != null ? 4 : null
 
   default_tags {
     tags = local.tags
