@@ -842,8 +842,7 @@ class _CsvRows:
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _parse_piece(self, piece: bytes, skip: int) -> _Parsed:
-        """Parse one piece (on a worker): its rows, what pyarrow reported unparseable (numbered
-        from the piece's first line), and the lines skipped at its start."""
+        """Parse one piece, on a worker (what it gives: :data:`_Parsed`)."""
         reports: List[Tuple[Optional[int], Any, int, int]] = []
 
         def on_invalid(row: Any) -> str:
