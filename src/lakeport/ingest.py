@@ -353,6 +353,7 @@ class Ingestor:
                 outcome.rows_duplicate += superseded
                 outcome.rows_written -= superseded
         self._check_accounting(contract, run_id, result.files)
+        self._note_missing_columns(contract, run_id, result.files)
         self._quarantine_rejected_files(contract, layout, run_id, objects, result.files)
         # the commit point: from here on this run only goes forward (see the module docstring)
         self.lock.begin_commit(contract.dataset, run_id)
@@ -392,6 +393,21 @@ class Ingestor:
         return SourceInput(
             uri=obj.uri, version=version, size=obj.size, source_id=source_id(obj.uri, version), key=obj.key
         )
+
+    @staticmethod
+    def _note_missing_columns(contract: Contract, run_id: str, outcomes: List[FileOutcome]) -> None:
+        """A file that lacks some of the contract's (nullable) columns succeeds with them null; its
+        ledger entry and the run's output say which, and which of the file's columns went unread."""
+        for outcome in outcomes:
+            if outcome.state != SUCCEEDED or not outcome.missing_columns:
+                continue
+            note = f"no column {', '.join(repr(n) for n in outcome.missing_columns)} in the file: left null"
+            if outcome.ignored_columns:
+                shown = outcome.ignored_columns[:10]
+                more = ", ..." if len(outcome.ignored_columns) > 10 else ""
+                note += f"; the file's {', '.join(repr(n) for n in shown)}{more} not read"
+            outcome.reason = note
+            log.warning("%s run %s: %s: %s", contract.dataset, run_id, outcome.source.uri, note)
 
     @staticmethod
     def _check_accounting(contract: Contract, run_id: str, outcomes: List[FileOutcome]) -> None:

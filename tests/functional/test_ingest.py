@@ -699,3 +699,20 @@ def test_a_live_run_keeps_its_short_lease_and_a_killed_one_frees_the_dataset(lak
     Recovery(lake.aws, lake.resources, lake.ingestor).resume("sales.orders", "R-dead")
     record = lake.ingestor.files.get(held)
     assert record is not None and (record.state, record.rows_written) == ("SUCCEEDED", 1)
+
+
+def test_a_header_in_capitals_without_a_nullable_column_is_read_and_says_what_it_lacked(lake) -> None:  # type: ignore[no-untyped-def]
+    # the ERP's new version upper-cases its header, drops 'country' and adds 'REGION'
+    lake.apply_example("orders")
+    body = "ORDER_ID,ORDER DATE,CUSTOMER,AMOUNT,STATUS,REGION\n1,2024-01-02 10:00:00,acme,9.50,NEW,EMEA\n"
+    obj = lake.put("sales/orders/orders-v2.csv", body)
+
+    (outcome,) = lake.ingest("sales.orders", [obj]).files
+
+    assert (outcome.state, outcome.rows_written) == (SUCCEEDED, 1)
+    rows = lake.query("SELECT order_id, customer, country, amount FROM sales.orders")
+    assert rows == [{"order_id": 1, "customer": "acme", "country": None, "amount": Decimal("9.50")}]
+    note = "no column 'country' in the file: left null; the file's 'REGION' not read"
+    assert outcome.reason == note
+    record = _ledger(lake).get(obj)
+    assert record is not None and (record.state, record.reason) == (SUCCEEDED, note)

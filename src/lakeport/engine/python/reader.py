@@ -578,35 +578,83 @@ def _dedupe(names: Sequence[str]) -> Tuple[List[str], List[str]]:
     return out, duplicates
 
 
+_SEPARATORS = re.compile(r"[\s_-]+")
+
+
+def _loose(name: str) -> str:
+    """A column name with case, and runs of spaces, hyphens and underscores, made alike."""
+    return _SEPARATORS.sub("_", name.casefold()).strip("_")
+
+
+def find_columns(
+    raw: RawFile, contract: Contract, info: FileInfo, names: Sequence[str], where: str, hint: str
+) -> Dict[str, str]:
+    """The contract's read columns among a file's column ``names`` (its header or schema), as
+    {name in the file: table column}, in the file's order.
+
+    A column is found under its source name. Failing that, under the one name in the file that
+    differs from it only in case and in spaces, hyphens and underscores (:func:`_loose`:
+    ``ORDER_DATE``, ``Order Date`` and ``order-date`` are one name): exports change the case and
+    spacing of their headers from one system or version to the next. Two such names in one file
+    match nothing (no guess). Records in ``info`` the file's
+    columns not read and the contract's not found; a missing ``nullable: false`` column, or no
+    column found at all (a wrong delimiter, sheet or file: every value would be null), rejects the
+    file, ``where`` naming what was searched.
+    """
+    columns = contract.read_columns
+    exact = {c.source_name: c.name for c in columns}
+    found = {n: exact[n] for n in names if n in exact}
+    taken = set(found.values())
+    spelled: Dict[str, List[str]] = {}
+    for name in names:
+        if name and name not in found:
+            spelled.setdefault(_loose(name), []).append(name)
+    for column in columns:
+        candidates = spelled.get(_loose(column.source_name), [])
+        if column.name not in taken and len(candidates) == 1 and candidates[0] not in found:
+            found[candidates[0]] = column.name
+            taken.add(column.name)
+    found = {n: found[n] for n in names if n in found}  # the file's order, first of a repeated name
+    info.ignored_columns = [n for n in names if n and n not in found]
+    missing = [c for c in columns if c.name not in taken]
+    info.missing_columns = [c.source_name for c in missing]
+    required = [c.source_name for c in missing if not c.nullable]
+    listed = f"(found: {', '.join(repr(n) for n in names[:20])}{', ...' if len(names) > 20 else ''})"
+    if required:
+        raise raw.fail(f"{where} lacks required column(s) {', '.join(repr(r) for r in required)} {listed}", hint=hint)
+    if columns and not found:
+        sought = ", ".join(repr(c.source_name) for c in columns[:5]) + (", ..." if len(columns) > 5 else "")
+        raise raw.fail(f"{where} has none of the contract's columns ({sought}) {listed}", hint=hint)
+    return found
+
+
 def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = True) -> Iterator[TextBatch]:
     options = contract.source.options
-    wanted = {c.source_name: c.name for c in contract.read_columns}
+    duplicates: List[str] = []
     if options.header:
         header = _header(raw, contract, info.compression)
         if not header.names:
             return  # empty file: no header, no rows
         names, duplicates = _dedupe(header.names)
-        clashing = sorted(set(duplicates) & set(wanted))
-        if clashing:
-            raise raw.fail(
-                f"the header names {', '.join(repr(c) for c in clashing)} more than once",
-                hint="fix the export so each column appears once",
-            )
         skip = header.lines
     else:
         names = [c.source_name for c in contract.read_columns]
         skip = options.skip_rows
-    present = [n for n in names if n in wanted]
-    info.ignored_columns = [n for n in names if n not in wanted]
-    missing = [c for c in contract.read_columns if c.source_name not in present]
-    required = [c.source_name for c in missing if not c.nullable]
-    if required:
+    wanted = find_columns(
+        raw,
+        contract,
+        info,
+        names,
+        "the header",
+        hint="check the delimiter and the header row, or map the column with 'source:' in the contract",
+    )
+    clashing = sorted(set(duplicates) & set(wanted))
+    if clashing:
         raise raw.fail(
-            f"the header lacks required column(s) {', '.join(repr(r) for r in required)}"
-            f" (found: {', '.join(repr(n) for n in names[:20])})",
-            hint="check the delimiter and the header row, or map the column with 'source:' in the contract",
+            f"the header names {', '.join(repr(c) for c in clashing)} more than once",
+            hint="fix the export so each column appears once",
         )
-    info.missing_columns = [c.source_name for c in missing]
+    present = list(wanted)
     if options.header and header.only_row:
         # a header and nothing else (pyarrow cannot skip a last line that has no line break)
         info.bytes_read = header.size
@@ -1216,7 +1264,6 @@ def _read_excel(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[Te
 
 def _excel_rows(raw: RawFile, contract: Contract, info: FileInfo, rows: Iterator[List[Any]]) -> Iterator[TextBatch]:
     options = contract.source.options
-    wanted = {c.source_name: c for c in contract.read_columns}
     number = 0
     for _ in range(options.skip_rows):
         next(rows, None)
@@ -1232,17 +1279,15 @@ def _excel_rows(raw: RawFile, contract: Contract, info: FileInfo, rows: Iterator
             return
     else:
         header = [c.source_name for c in contract.read_columns]
-    positions = {name: i for i, name in reversed(list(enumerate(header))) if name in wanted}
-    info.ignored_columns = [n for n in header if n and n not in wanted]
-    missing = [c for c in contract.read_columns if c.source_name not in positions]
-    required = [c.source_name for c in missing if not c.nullable]
-    if required:
-        raise raw.fail(
-            f"the header row lacks required column(s) {', '.join(repr(r) for r in required)}"
-            f" (found: {', '.join(repr(n) for n in header[:20])})",
-            hint="check source.options.sheet and skip_rows, or map the column with 'source:' in the contract",
-        )
-    info.missing_columns = [c.source_name for c in missing]
+    found = find_columns(
+        raw,
+        contract,
+        info,
+        header,
+        "the header row",
+        hint="check source.options.sheet and skip_rows, or map the column with 'source:' in the contract",
+    )
+    positions = {found[name]: i for i, name in reversed(list(enumerate(header))) if name in found}
     markers = set(options.null_values)
     values: Dict[str, List[Optional[str]]] = {c.name: [] for c in contract.columns}
     numbers: List[int] = []
@@ -1250,8 +1295,8 @@ def _excel_rows(raw: RawFile, contract: Contract, info: FileInfo, rows: Iterator
         number += 1
         if not any(cell not in (None, "") for cell in row):
             continue  # an empty row of the sheet's used area
-        for name, column in wanted.items():
-            at = positions.get(name)
+        for column in contract.read_columns:
+            at = positions.get(column.name)
             cell = row[at] if at is not None and at < len(row) else None
             text = _cell_text(cell, column.column_type.kind)
             values[column.name].append(None if text is None or text in markers else text)
@@ -1306,17 +1351,15 @@ def _read_parquet(raw: RawFile, contract: Contract, info: FileInfo) -> Iterator[
         )
         info.rows_in_file = parquet.metadata.num_rows
         names = parquet.schema_arrow.names
-        wanted = {c.source_name: c.name for c in contract.read_columns}
-        present = [n for n in names if n in wanted]
-        info.ignored_columns = [n for n in names if n not in wanted]
-        missing = [c for c in contract.read_columns if c.source_name not in present]
-        required = [c.source_name for c in missing if not c.nullable]
-        if required:
-            raise raw.fail(
-                f"the Parquet schema lacks required column(s) {', '.join(repr(r) for r in required)}",
-                hint="map the column with 'source:' in the contract or fix the export",
-            )
-        info.missing_columns = [c.source_name for c in missing]
+        wanted = find_columns(
+            raw,
+            contract,
+            info,
+            names,
+            "the Parquet schema",
+            hint="map the column with 'source:' in the contract or fix the export",
+        )
+        present = list(wanted)
         next_row = 1
         for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=present):
             n = batch.num_rows
