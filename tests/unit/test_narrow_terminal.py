@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from lakeport.cli import data, render
-from lakeport.engine.model import SUCCEEDED, FileOutcome, SourceInput
+from lakeport.engine.model import QUARANTINED, SUCCEEDED, FileOutcome, SourceInput
 from lakeport.ingest import RunSummary
 
 DATASETS = [
@@ -96,7 +96,7 @@ def test_ingest_result_names_the_folder_once_and_each_object_on_one_line(screen:
     rows = [line for line in lines if "SUCCEEDED" in line and "│" in line]
     assert len(rows) == 2, "\n".join(lines)
     for line, name in zip(rows, names):
-        shown = line.split("│")[1].strip()
+        shown = line.split("│")[1].strip()  # no reasons: no numbers to print them under
         head, _, tail = shown.partition("…")
         assert name.startswith(head) and name.endswith(tail) and PurePosixPath(name).suffix in tail, shown
 
@@ -106,3 +106,35 @@ def test_shared_folder_is_the_deepest_common_one() -> None:
     assert data.shared_folder(["s3://b/a/x.csv"]) == "s3://b/a/"
     assert data.shared_folder(["s3://b/x.csv", "s3://c/y.csv"]) == ""
     assert data.shared_folder([]) == ""
+
+
+def test_ingest_result_prints_a_long_reason_below_its_row_and_keeps_the_names_readable(screen: io.StringIO) -> None:
+    folder = "s3://lakeport-prod-123456789012-raw/sales/orders/"
+    reason = (
+        "the header lacks required column(s) 'order_id', 'customer' (found: 'order_id;customer')"
+        " (check the delimiter and the header row, or map the column with 'source:' in the contract)"
+    )
+    summary = RunSummary("sales.orders", "20261206T215919Z-459d287d6ba6dfe4", "PARTIAL", "python", "")
+    summary.files = [
+        FileOutcome(
+            source=SourceInput(uri=folder + "orders-semicolon.csv", version="v1", size=25, source_id="a"),
+            state=QUARANTINED,
+            reason=reason,
+        ),
+        FileOutcome(
+            source=SourceInput(uri=folder + "orders-v2.csv", version="v1", size=90, source_id="b"),
+            rows_read=1,
+            rows_written=1,
+            reason="no column 'country' in the file: left null",
+        ),
+    ]
+    data.print_summary(summary)
+    lines = _lines(screen)
+    table = [line for line in lines if "│" in line]
+    assert max(len(line) for line in table) <= 80, "\n".join(lines)
+    for line, name in zip(table, ["orders-semicolon.csv", "orders-v2.csv"]):
+        head, _, tail = line.split("│")[2].strip().partition("…")
+        assert name.startswith(head) and name.endswith(tail) and len(head + tail) >= 12, line
+    # each reason whole below the table, on its row's number (the terminal wraps a long one)
+    assert f" 1 {reason}" in screen.getvalue().replace("\n", "")
+    assert " 2 no column 'country' in the file: left null" in lines

@@ -155,6 +155,7 @@ def print_summary(summary: RunSummary, output: str = "table") -> None:
         right=["read", "written", "quarantined", "duplicates"],
         shorten=["object"],
         keep=["state"],
+        below=["reason"],  # a reason is a sentence: under its row, whole, so the names keep their room
     )
     if common:  # one logical line, so the folder can be copied whole however the terminal wraps it
         console.print(f"objects under {common}", soft_wrap=True, highlight=False)

@@ -104,15 +104,19 @@ def print_rows(
         writer.writerows([[_text(v) for v in r] for r in rows])
         console.out(buffer.getvalue(), end="", highlight=False)
         return
+    extra: List[List[str]] = []
     if below:
         shown = [i for i, c in enumerate(columns) if c not in below]
         under = [i for i, c in enumerate(columns) if c in below]
-        columns, rows, extra = (
-            ["#", *(columns[i] for i in shown)],
-            [[n, *(row[i] for i in shown)] for n, row in enumerate(rows, 1)],
-            [[_text(row[i]) for i in under] for row in rows],
-        )
-        right = [*right, "#"]
+        extra = [[_text(row[i]) for i in under] for row in rows]
+        if any(any(values) for values in extra):
+            columns, rows = (
+                ["#", *(columns[i] for i in shown)],
+                [[n, *(row[i] for i in shown)] for n, row in enumerate(rows, 1)],
+            )
+            right = [*right, "#"]
+        else:  # nothing to print below: no numbers either
+            columns, rows, extra = [columns[i] for i in shown], [[row[i] for i in shown] for row in rows], []
     cells = [[_text(v) for v in row] for row in rows]
     widths = fitted_widths(columns, cells, shorten, console.width)
     table = Table(title=title, show_lines=False, header_style="bold", title_justify="left")
@@ -127,8 +131,8 @@ def print_rows(
     for row in cells:
         table.add_row(*[middle(v, widths[i]) if columns[i] in shorten else v for i, v in enumerate(row)])
     console.print(table)
-    if below:
-        for number, values in enumerate(extra, 1):
+    for number, values in enumerate(extra, 1):
+        if any(values):
             console.print(f"[dim]{number:>2} {'  '.join(v for v in values if v)}[/]", soft_wrap=True, highlight=False)
 
 
