@@ -7,6 +7,7 @@ same cases in ``tests/parity``.)
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, List, Optional, Tuple
 
@@ -55,6 +56,26 @@ def test_numbers_are_exact_or_refused(type_: str, text: str, value: Any) -> None
         assert reason is not None and repr(text)[1:-1] in reason and type_ in reason
     else:
         assert reason is None
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("2024-01-31 10:11:12.1234567", "2024-01-31 10:11:12.123456"),  # SQL Server datetime2(7)
+        ("2024-01-31 10:11:12.123456789", "2024-01-31 10:11:12.123456"),  # Oracle TIMESTAMP(9)
+        ("2024-01-31T23:59:59.9999999Z", "2024-01-31 23:59:59.999999"),  # cut: not rounded into February
+        ("2024-01-31T10:11:12.1234567+02:00", "2024-01-31 08:11:12.123456"),
+        (" 2024-01-31 10:11:12.0000000 ", "2024-01-31 10:11:12"),
+        ("2024-01-31 10:11:12.1234567890", None),  # ten digits: no system writes that
+        ("2024-01-31 10:11.1234567", None),
+    ],
+)
+def test_timestamps_finer_than_microseconds_are_cut_to_them(text: str, value: Optional[str]) -> None:
+    # amid plain values, as in a column of an export
+    plain, (got, reason), _ = read("timestamp", ["2024-01-31 10:11:12", text, "2024-01-31 10:11:13"])
+    assert plain == (datetime(2024, 1, 31, 10, 11, 12), None)
+    assert (None if got is None else str(got)) == value
+    assert (reason is None) == (value is not None)
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,8 @@ decimal(p,s)   decimal128(p,s)       at most p-s integer digits; more than s fra
                                      silent rounding: ``5.005`` into decimal(12,2) is rejected)
 date           date32                ISO ``YYYY-MM-DD`` or the column's ``format``
 timestamp      timestamp[us]         ISO ``YYYY-MM-DD[T ]HH:MM:SS[.ffffff]`` or ``format``;
-                                     no time zone (Athena's timestamp has none)
+                                     no time zone (Athena's timestamp has none); a 7th to 9th
+                                     fraction digit is cut off (the type holds microseconds)
 =============  ====================  ===========================================================
 """
 

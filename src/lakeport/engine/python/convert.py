@@ -313,6 +313,9 @@ def _normalise(values: pa.Array, ctype: ColumnType) -> pa.Array:
         )
     if ctype.kind == "timestamp":
         out = pc.replace_substring_regex(out, r"[zZ]$", "+00:00")
+        # seven to nine fraction digits (SQL Server's datetime2, Oracle's TIMESTAMP(9)) to the six
+        # the table holds: cut, never rounded, so no value moves into the next second or day
+        out = pc.replace_substring_regex(out, r"(:[0-9]{2}\.[0-9]{6})[0-9]{1,3}($|[+-])", r"\1\2")
     return out
 
 

@@ -14,7 +14,8 @@ contract accepts. The rules (see :mod:`lakeport.contract.types` and the python e
 * float/double: decimal or exponent notation, ``inf``/``infinity``/``nan`` in any case;
 * boolean: true/false, t/f, yes/no, y/n, 1/0 in any case;
 * date: ``YYYY-MM-DD``; timestamp: ``YYYY-MM-DD[( |T)HH[:MM[:SS[.ffffff]]][Z|±HH[[:]MM]]]``, a zone
-  offset converted to UTC; impossible dates and times are rejected, never rolled;
+  offset converted to UTC, fraction digits past the sixth (up to nine) cut off; impossible dates
+  and times are rejected, never rolled;
 * a column ``format`` follows strptime (:mod:`.formats`).
 
 Each common spelling has a fast path (one anchored pattern, one cast); the general path runs only
@@ -203,7 +204,7 @@ def _boolean(text: SparkColumn) -> SparkColumn:
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}\z"
 _ISO_TIMESTAMP = (
     r"^(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[ T](\d{2})(?::(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?([zZ]|[+-]\d{2}(?::?\d{2})?)?)?\z"
+    r"(?:[ T](\d{2})(?::(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d{0,3})?)?)?([zZ]|[+-]\d{2}(?::?\d{2})?)?)?\z"
 )
 
 
