@@ -157,3 +157,42 @@ def test_an_excel_file_without_the_named_sheet_is_rejected_with_the_sheets_it_ha
     assert outcome.state == QUARANTINED
     assert "no worksheet 'Umsatz' (it has: 'Cover', 'Sales')" in (outcome.reason or "")
     assert "set source.options.sheet" in (outcome.reason or "")
+
+
+GERMAN_EXPORT = """
+dataset: finance.bookings
+owner: tests@example.com
+source:
+  prefix: finance/bookings/
+  format: csv
+  options: {delimiter: ";", encoding: cp1252, decimal_separator: ",", thousands_separator: "."}
+schema:
+  - {name: Buchungsnummer, type: int, nullable: false}
+  - {name: Datum, type: date, format: "%d.%m.%Y"}
+  - {name: Betrag, type: "decimal(12,2)"}
+  - {name: Kurs, type: double}
+  - {name: Text, type: string}
+"""
+
+
+def test_a_german_export_with_decimal_commas_and_grouped_thousands_is_read_exactly(lake) -> None:  # type: ignore[no-untyped-def]
+    lake.apply(GERMAN_EXPORT)
+    body = (
+        "Buchungsnummer;Datum;Betrag;Kurs;Text\n"
+        "1;31.01.2024;1.234.567,89;1,0825;Überweisung\n"
+        "2;01.02.2024;-12,5;0,9;Gebühr 1.5\n"  # a point in a text column is text
+        "3;02.02.2024;7.5;1;Storno\n"  # a point is no decimal point in this file
+        "4;03.02.2024;2.000;1.000,25;Miete\n"
+    ).encode("cp1252")
+    (outcome,) = lake.ingest("finance.bookings", [lake.put("finance/bookings/buchungen.csv", body)]).files
+
+    assert (outcome.state, outcome.rows_written, outcome.rows_quarantined) == (SUCCEEDED, 3, 1)
+    rows = lake.query("SELECT buchungsnummer AS n, datum, betrag, kurs, text FROM finance.bookings ORDER BY 1")
+    assert rows == [
+        {"n": 1, "datum": date(2024, 1, 31), "betrag": Decimal("1234567.89"), "kurs": 1.0825, "text": "Überweisung"},
+        {"n": 2, "datum": date(2024, 2, 1), "betrag": Decimal("-12.50"), "kurs": 0.9, "text": "Gebühr 1.5"},
+        {"n": 4, "datum": date(2024, 2, 3), "betrag": Decimal("2000.00"), "kurs": 1000.25, "text": "Miete"},
+    ]
+    [bad] = lake.query("SELECT lakeport_source_row, lakeport_reason, betrag FROM finance.bookings_quarantine")
+    assert bad["lakeport_source_row"] == 3 and bad["betrag"] == "7.5"
+    assert bad["lakeport_reason"].startswith("betrag: '7.5' is not a decimal(12,2)")

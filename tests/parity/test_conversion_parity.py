@@ -15,6 +15,8 @@ import pyarrow.compute as pc
 import pytest
 
 from lakeport.contract import Column
+from lakeport.contract.model import THOUSANDS_SEPARATORS
+from lakeport.engine.numbers import PLAIN, NumberSpelling
 from lakeport.engine.python.convert import convert_text
 
 pytestmark = [pytest.mark.spark, pytest.mark.filterwarnings("ignore::DeprecationWarning:pyspark")]
@@ -128,8 +130,10 @@ FORMATTED: List[Tuple[str, str, List[str]]] = [
 # fmt: on
 
 
-def _python(values: Sequence[Optional[str]], column: Column) -> List[Tuple[Optional[str], Optional[str]]]:
-    converted = convert_text(pa.array(list(values), pa.string()), column)
+def _python(
+    values: Sequence[Optional[str]], column: Column, numbers: NumberSpelling = PLAIN
+) -> List[Tuple[Optional[str], Optional[str]]]:
+    converted = convert_text(pa.array(list(values), pa.string()), column, numbers)
     typed = converted.values
     if pa.types.is_timestamp(typed.type):
         shown = pc.cast(pc.cast(typed, pa.int64()), pa.string())
@@ -151,7 +155,9 @@ def _float_text(value: Any) -> Optional[str]:
     return repr(float(value))
 
 
-def _spark_frame(spark: Any, case: int, values: Sequence[Optional[str]], column: Column) -> Any:
+def _spark_frame(
+    spark: Any, case: int, values: Sequence[Optional[str]], column: Column, numbers: NumberSpelling = PLAIN
+) -> Any:
     """(case, i, value as text, reason) for each value, converted by the Spark engine's expressions."""
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
@@ -159,7 +165,7 @@ def _spark_frame(spark: Any, case: int, values: Sequence[Optional[str]], column:
     from lakeport.engine.spark.convert import convert
 
     frame = spark.createDataFrame([(case, i, v) for i, v in enumerate(values)], "case int, i int, t string")
-    result = convert(F.col("t"), column)
+    result = convert(F.col("t"), column, numbers)
     value = result.value
     kind = column.column_type.kind
     if kind == "timestamp":
@@ -183,6 +189,38 @@ def _from_spark(row: Any, column: Column) -> Tuple[Optional[str], Optional[str]]
 
 def _as_float32(value: float) -> float:
     return float(pa.array([value], pa.float32())[0].as_py())
+
+
+# number spellings: every thousands separator with each decimal separator it can go with
+SPELLINGS = [
+    NumberSpelling(",", None),
+    *[NumberSpelling(",", t) for t in THOUSANDS_SEPARATORS if t != ","],
+    *[NumberSpelling(".", t) for t in THOUSANDS_SEPARATORS if t != "."],
+]
+
+
+def _spelled(numbers: NumberSpelling) -> List[str]:
+    d, t = numbers.decimal, numbers.thousands or "_"
+    written = ["1234", "1234" + d + "5", "-1234" + d + "50", d + "5", "1" + d, "+7", "1e3", "1" + d + "5e2"]
+    grouped = [f"1{t}234", f"1{t}234{d}5", f"-12{t}345{d}678", f"1{t}234{t}567", f"123{t}456", f" 1{t}234{d}5 "]
+    wrong = [
+        f"1{t}23",
+        f"12{t}34{d}5",
+        f"1{t}2345",
+        f"{t}123",
+        f"1{t}{t}234",
+        f"1234{t}",
+        f"1{t}234{t}56{d}7",
+        "1.5" if d == "," else "1,5",
+        "1.234.5",
+        "1,234,5",
+        f"1{d}234{t}5",
+        f"1{t}234e3",
+        "NaN",
+        "inf",
+        "",
+    ]
+    return [*written, *grouped, *wrong]
 
 
 CASES = [
@@ -245,4 +283,35 @@ def test_spark_converts_like_the_python_engine(spark_conversions: Dict[int, Any]
     expected = _python(corpus, Column(name="c", type=type_, format=fmt))
     actual = spark_conversions[case]
     mismatches = [(v, e, a) for v, e, a in zip(corpus, expected, actual) if e != a]
+    assert not mismatches, "\n".join(f"{v!r}: python {e!r} spark {a!r}" for v, e, a in mismatches)
+
+
+NUMBER_CASES = [(type_, numbers) for numbers in SPELLINGS for type_ in ("int", "decimal(12,2)", "double")]
+
+
+@pytest.fixture(scope="module")
+def spark_spelled(spark: Any) -> Dict[int, List[Tuple[Optional[str], Optional[str]]]]:
+    frames = [
+        _spark_frame(spark, case, _corpus(_spelled(numbers)), Column(name="c", type=type_), numbers)
+        for case, (type_, numbers) in enumerate(NUMBER_CASES)
+    ]
+    union = frames[0]
+    for frame in frames[1:]:
+        union = union.unionAll(frame)
+    out: Dict[int, List[Tuple[Optional[str], Optional[str]]]] = {}
+    for row in sorted(union.collect(), key=lambda r: (r["case"], r["i"])):
+        out.setdefault(row["case"], []).append(_from_spark(row, Column(name="c", type=NUMBER_CASES[row["case"]][0])))
+    return out
+
+
+@pytest.mark.parametrize(
+    "case",
+    range(len(NUMBER_CASES)),
+    ids=[f"{t}-{n.decimal}{n.thousands or ''}" for t, n in NUMBER_CASES],
+)
+def test_spark_reads_localised_numbers_like_the_python_engine(spark_spelled: Dict[int, Any], case: int) -> None:
+    type_, numbers = NUMBER_CASES[case]
+    corpus = _corpus(_spelled(numbers))
+    expected = _python(corpus, Column(name="c", type=type_), numbers)
+    mismatches = [(v, e, a) for v, e, a in zip(corpus, expected, spark_spelled[case]) if e != a]
     assert not mismatches, "\n".join(f"{v!r}: python {e!r} spark {a!r}" for v, e, a in mismatches)

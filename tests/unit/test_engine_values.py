@@ -16,6 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 from lakeport.contract import Column, Contract, load_contract_text
+from lakeport.engine.numbers import NumberSpelling
 from lakeport.engine.python.convert import convert_text
 from lakeport.engine.python.engine import _prepare
 from lakeport.engine.python.reader import TextBatch
@@ -54,6 +55,43 @@ def test_numbers_are_exact_or_refused(type_: str, text: str, value: Any) -> None
     assert got == value
     if value is None:
         assert reason is not None and repr(text)[1:-1] in reason and type_ in reason
+    else:
+        assert reason is None
+
+
+GERMAN = NumberSpelling(",", ".")
+FRENCH = NumberSpelling(",", "\u202f")
+ENGLISH = NumberSpelling(".", ",")
+
+
+@pytest.mark.parametrize(
+    ("numbers", "type_", "text", "value"),
+    [
+        (GERMAN, "decimal(12,2)", "1.234.567,89", Decimal("1234567.89")),
+        (GERMAN, "decimal(12,2)", "-0,5", Decimal("-0.50")),
+        (GERMAN, "decimal(12,2)", "1234,5", Decimal("1234.50")),  # grouping is optional
+        (GERMAN, "decimal(12,2)", "1,234", None),  # three decimals into a scale of two: never rounded
+        (GERMAN, "decimal(12,2)", "1.5", None),  # a point is not this file's decimal point
+        (GERMAN, "decimal(12,2)", "12.34,5", None),  # not grouped by three
+        (GERMAN, "int", "1.234", 1234),
+        (GERMAN, "int", "1,0", None),
+        (GERMAN, "double", "1,5e3", 1500.0),
+        (FRENCH, "double", "1\u202f234,5", 1234.5),
+        (FRENCH, "double", "1 234,5", None),  # a plain space is another separator
+        (ENGLISH, "bigint", "1,234,567", 1234567),
+        (ENGLISH, "decimal(12,2)", "1,234.5", Decimal("1234.50")),
+        (ENGLISH, "decimal(12,2)", "1,5", None),
+        (NumberSpelling(",", None), "double", "1.234,5", None),  # no thousands separator declared
+    ],
+)
+def test_numbers_in_a_locale_spelling_are_read_exactly_or_refused(
+    numbers: NumberSpelling, type_: str, text: str, value: Any
+) -> None:
+    out = convert_text(pa.array([text]), Column(name="c", type=type_), numbers)
+    reason = out.reason[0].as_py() if out.reason is not None else None
+    assert out.values.to_pylist() == [value]
+    if value is None:
+        assert reason is not None and repr(text)[1:-1] in reason  # the value as the file has it
     else:
         assert reason is None
 

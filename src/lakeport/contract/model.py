@@ -56,6 +56,11 @@ def parse_size(value: Union[int, float, str]) -> int:
     return int(number * factor)
 
 
+THOUSANDS_SEPARATORS = (".", ",", " ", "'", "\u00a0", "\u202f")
+"""What exports group digits with: a point (German), a comma (English), a space or (narrow) no-break
+space (French, Swedish, ISO 31-0), an apostrophe (Swiss)."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -73,6 +78,26 @@ class SourceOptions(_Strict):
     compression: Literal["auto", "none", "gzip", "bz2", "zstd"] = "auto"
     sheet: Optional[str] = None
     """Excel: the worksheet to read (by name); the first one when not given."""
+    decimal_separator: Literal[".", ","] = "."
+    """Text formats: the character between a number's whole part and its fraction (``1,5``)."""
+    thousands_separator: Optional[str] = None
+    """Text formats: the character that groups a number's whole digits by three (``1.234,5``)."""
+
+    @field_validator("thousands_separator")
+    @classmethod
+    def _grouping(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and value not in THOUSANDS_SEPARATORS:
+            raise ValueError(
+                "must be one of '.', ',', ' ', \"'\", a no-break space (U+00A0) or a narrow one (U+202F),"
+                " or null for none"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _separators_differ(self) -> SourceOptions:
+        if self.thousands_separator == self.decimal_separator:
+            raise ValueError("decimal_separator and thousands_separator must differ")
+        return self
 
     @field_validator("delimiter")
     @classmethod
@@ -101,11 +126,23 @@ class SourceOptions(_Strict):
             raise ValueError(f"unknown text encoding '{value}' (e.g. utf-8, latin-1, cp1252)") from None
 
 
-_CSV_ONLY = ("delimiter", "quote", "escape", "header", "null_values", "skip_rows", "sheet")
-# the options each format takes besides encoding and compression (which every text format takes)
+_CSV_ONLY = (
+    "delimiter",
+    "quote",
+    "escape",
+    "header",
+    "null_values",
+    "skip_rows",
+    "sheet",
+    "decimal_separator",
+    "thousands_separator",
+)
+_NUMBERS = ("decimal_separator", "thousands_separator")
+# the options each format takes besides encoding and compression (which every text format takes);
+# number spellings only where numbers are text (an Excel cell or a JSON number is a number)
 _FORMAT_OPTIONS = {
-    "csv": ("delimiter", "quote", "escape", "header", "null_values", "skip_rows"),
-    "fixed_width": ("null_values", "skip_rows"),
+    "csv": ("delimiter", "quote", "escape", "header", "null_values", "skip_rows", *_NUMBERS),
+    "fixed_width": ("null_values", "skip_rows", *_NUMBERS),
     "excel": ("header", "null_values", "skip_rows", "sheet"),
     "jsonl": (),
     "parquet": (),

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from ...contract import Column, formats
 from ...contract.types import INTEGER_RANGES, ColumnType
 from .. import reasons
+from ..numbers import NOT_A_DIGIT, PLAIN, NumberSpelling
 
 Caster = Callable[[pa.Array], pa.Array]
 _CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, OverflowError)
@@ -74,12 +75,15 @@ def arrow_type(ctype: ColumnType) -> pa.DataType:
     raise ValueError(f"no Arrow type for {ctype}")
 
 
-def convert_text(values: pa.Array, column: Column) -> Converted:
-    """Convert a string array (nulls stay null) to the column's type."""
+def convert_text(values: pa.Array, column: Column, numbers: NumberSpelling = PLAIN) -> Converted:
+    """Convert a string array (nulls stay null) to the column's type; numbers spelled as ``numbers``."""
     ctype = column.column_type
     if ctype.is_text:
         return check_length(values, column)
     target = arrow_type(ctype)
+    read = values  # what a reason quotes
+    if numbers.applies(ctype):
+        values = respell_numbers(values, numbers)
     if ctype.kind in ("date", "timestamp") and column.format:
         typed, bad = _parse_with_format(values, column.format, ctype.kind)
     elif ctype.kind == "decimal":
@@ -94,7 +98,18 @@ def convert_text(values: pa.Array, column: Column) -> Converted:
     if bad is None:
         return Converted(typed, None)
     prefix, suffix = reasons.conversion(column)
-    return Converted(typed, _messages(bad, prefix, values, suffix))
+    return Converted(typed, _messages(bad, prefix, read, suffix))
+
+
+def respell_numbers(values: pa.Array, numbers: NumberSpelling) -> pa.Array:
+    """Numbers in ``numbers``' spelling as the casts read them (see :mod:`lakeport.engine.numbers`)."""
+    out = pc.utf8_trim_whitespace(values)
+    if numbers.thousands is not None:
+        grouped = pc.fill_null(pc.match_substring_regex(out, numbers.grouped("$")), False)
+        out = pc.if_else(grouped, pc.replace_substring(out, numbers.thousands, ""), out)
+    if numbers.decimal != ".":
+        out = pc.replace_substring(pc.replace_substring(out, ".", NOT_A_DIGIT), numbers.decimal, ".")
+    return out
 
 
 def reason_text(bad: pa.Array, prefix: str, values: pa.Array, suffix: str) -> pa.Array:

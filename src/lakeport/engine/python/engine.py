@@ -28,6 +28,7 @@ from ...errors import InputFileError
 from .. import reasons
 from ..layout import PartitionColumns
 from ..model import QUARANTINED, EngineJob, EngineResult, FileOutcome, SourceInput
+from ..numbers import NumberSpelling
 from ..sources import opener_for
 from .convert import Converted, arrow_type, check_length, convert_text
 from .derived import derive
@@ -385,6 +386,7 @@ def conform(
     typed: Dict[str, pa.Array] = {}
     text: Dict[str, pa.Array] = {}
     parts: List[Optional[pa.Array]] = []
+    numbers = NumberSpelling.of(contract)
     for column in contract.columns:
         if column.derived:
             continue  # computed below, from the converted values
@@ -402,7 +404,7 @@ def conform(
             if column.null_values:
                 marked = pc.is_in(values, value_set=pa.array(column.null_values, pa.string()))
                 values = pc.if_else(marked, pa.scalar(None, pa.string()), values)
-            converted = convert_text(values, column)
+            converted = convert_text(values, column, numbers)
         typed[column.name] = converted.values
         parts.append(converted.reason)
         if not column.nullable:

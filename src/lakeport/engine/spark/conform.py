@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from ...contract import Contract
 from ...contract.expressions import compile_expression
 from .. import reasons
+from ..numbers import NumberSpelling
 from .columns import INFO, curated_name, partition_name, text_name, typed_input_columns, typed_input_name
 from .convert import convert
 from .rules import join, partition_reasons, partition_value, rule_reasons
@@ -30,13 +31,14 @@ def conform(frame: DataFrame, contract: Contract) -> DataFrame:
     # stage 1: conversions (one projection; later stages refer to its columns by name)
     converted: List[SparkColumn] = []
     conversion_reasons: List[SparkColumn] = []
+    numbers = NumberSpelling.of(contract)
     for i, column in enumerate(contract.columns):
         if column.derived:
             continue  # computed from the converted columns below
         text = F.col(text_name(i))
         if column.null_values:  # the column's own "no value" markers, as the python engine reads them
             text = F.when(text.isin(*column.null_values), F.lit(None).cast("string")).otherwise(text)
-        result = convert(text, column)
+        result = convert(text, column, numbers)
         value, reason = result.value, result.reason
         if i in typed_inputs:
             given = F.col(typed_input_name(i))

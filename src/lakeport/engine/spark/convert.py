@@ -34,6 +34,7 @@ from pyspark.sql import types as T
 from ...contract import Column
 from ...contract.types import INTEGER_RANGES, ColumnType
 from .. import reasons
+from ..numbers import NOT_A_DIGIT, PLAIN, NumberSpelling
 from .types import spark_type
 
 WHITESPACE = r"\t\n\x0B\f\r\x1C-\x20\x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
@@ -61,11 +62,14 @@ def _call(name: str, *args: SparkColumn) -> SparkColumn:
     return F.call_function(name, *args)
 
 
-def convert(text: SparkColumn, column: Column) -> Conversion:
-    """Convert the string column ``text`` to ``column``'s type."""
+def convert(text: SparkColumn, column: Column, numbers: NumberSpelling = PLAIN) -> Conversion:
+    """Convert the string column ``text`` to ``column``'s type; numbers spelled as ``numbers``."""
     ctype = column.column_type
     if ctype.is_text:
         return _check_length(text, column)
+    read = text  # what a reason quotes
+    if numbers.applies(ctype):
+        text = respell_numbers(text, numbers)
     if ctype.kind in ("date", "timestamp") and column.format:
         from .formats import parse_with_format
 
@@ -86,8 +90,18 @@ def convert(text: SparkColumn, column: Column) -> Conversion:
     else:  # pragma: no cover - every contract type is handled above
         raise ValueError(f"no conversion for {ctype}")
     prefix, suffix = reasons.conversion(column)
-    bad = text.isNotNull() & value.isNull()
-    return Conversion(value, F.when(bad, F.concat(F.lit(prefix), text, F.lit(suffix))))
+    bad = read.isNotNull() & value.isNull()
+    return Conversion(value, F.when(bad, F.concat(F.lit(prefix), read, F.lit(suffix))))
+
+
+def respell_numbers(text: SparkColumn, numbers: NumberSpelling) -> SparkColumn:
+    """Numbers in ``numbers``' spelling as the casts read them (see :mod:`lakeport.engine.numbers`)."""
+    out = trimmed(text)
+    if numbers.thousands is not None:
+        out = F.when(out.rlike(numbers.grouped(r"\z")), F.translate(out, numbers.thousands, "")).otherwise(out)
+    if numbers.decimal != ".":
+        out = F.translate(out, "." + numbers.decimal, NOT_A_DIGIT + ".")
+    return out
 
 
 def _check_length(text: SparkColumn, column: Column) -> Conversion:
