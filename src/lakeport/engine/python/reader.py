@@ -596,10 +596,9 @@ def find_columns(
     differs from it only in case and in spaces, hyphens and underscores (:func:`_loose`:
     ``ORDER_DATE``, ``Order Date`` and ``order-date`` are one name): exports change the case and
     spacing of their headers from one system or version to the next. Two such names in one file
-    match nothing (no guess). Records in ``info`` the file's
-    columns not read and the contract's not found; a missing ``nullable: false`` column, or no
-    column found at all (a wrong delimiter, sheet or file: every value would be null), rejects the
-    file, ``where`` naming what was searched.
+    match nothing (no guess). Records in ``info`` the file's columns not read and the contract's
+    not found; a missing ``nullable: false`` column, or no column found at all (a wrong delimiter,
+    sheet or file: every value would be null), rejects the file, ``where`` naming what was searched.
     """
     columns = contract.read_columns
     exact = {c.source_name: c.name for c in columns}
