@@ -165,7 +165,7 @@ owner: tests@example.com
 source:
   prefix: finance/bookings/
   format: csv
-  options: {delimiter: ";", encoding: cp1252, decimal_separator: ",", thousands_separator: "."}
+  options: {delimiter: ";", encoding: cp1252, decimal_separator: ",", thousands_separator: ".", negatives: trailing}
 schema:
   - {name: Buchungsnummer, type: int, nullable: false}
   - {name: Datum, type: date, format: "%d.%m.%Y"}
@@ -175,12 +175,12 @@ schema:
 """
 
 
-def test_a_german_export_with_decimal_commas_and_grouped_thousands_is_read_exactly(lake) -> None:  # type: ignore[no-untyped-def]
+def test_a_german_export_with_decimal_commas_grouped_thousands_and_trailing_minus_is_read_exactly(lake) -> None:  # type: ignore[no-untyped-def]
     lake.apply(GERMAN_EXPORT)
     body = (
         "Buchungsnummer;Datum;Betrag;Kurs;Text\n"
         "1;31.01.2024;1.234.567,89;1,0825;Überweisung\n"
-        "2;01.02.2024;-12,5;0,9;Gebühr 1.5\n"  # a point in a text column is text
+        "2;01.02.2024;12,5-;0,9;Gebühr 1.5\n"  # SAP's trailing minus; a point in a text column is text
         "3;02.02.2024;7.5;1;Storno\n"  # a point is no decimal point in this file
         "4;03.02.2024;2.000;1.000,25;Miete\n"
     ).encode("cp1252")

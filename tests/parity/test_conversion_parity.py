@@ -196,6 +196,9 @@ SPELLINGS = [
     NumberSpelling(",", None),
     *[NumberSpelling(",", t) for t in THOUSANDS_SEPARATORS if t != ","],
     *[NumberSpelling(".", t) for t in THOUSANDS_SEPARATORS if t != "."],
+    NumberSpelling(",", ".", "trailing"),  # SAP
+    NumberSpelling(".", None, "trailing"),
+    NumberSpelling(".", ",", "parentheses"),  # accounting
 ]
 
 
@@ -220,7 +223,10 @@ def _spelled(numbers: NumberSpelling) -> List[str]:
         "inf",
         "",
     ]
-    return [*written, *grouped, *wrong]
+    # a negative in each spelling, both signs, a sign without digits, unbalanced parentheses
+    negatives = ["5-", f"1{t}234{d}5-", "-5-", "+5-", "5 -", "-", "5--", "1e5-", "1e-5-", "(5)", "(-5)", "(+5)"]
+    negatives += [f"(1{t}234{d}5)", "(5", "5)", "()", "((5))", " (5) ", "-(5)"]
+    return [*written, *grouped, *wrong, *negatives]
 
 
 CASES = [
@@ -307,7 +313,7 @@ def spark_spelled(spark: Any) -> Dict[int, List[Tuple[Optional[str], Optional[st
 @pytest.mark.parametrize(
     "case",
     range(len(NUMBER_CASES)),
-    ids=[f"{t}-{n.decimal}{n.thousands or ''}" for t, n in NUMBER_CASES],
+    ids=[f"{t}-{n.decimal}{n.thousands or ''}-{n.negatives}" for t, n in NUMBER_CASES],
 )
 def test_spark_reads_localised_numbers_like_the_python_engine(spark_spelled: Dict[int, Any], case: int) -> None:
     type_, numbers = NUMBER_CASES[case]

@@ -143,7 +143,10 @@ def test_messy_csv_in_latin1_with_semicolons(spark_engine: Any, work: str) -> No
 def test_decimal_commas_and_grouped_thousands(spark_engine: Any, work: str) -> None:
     contract = contract_of(
         """
-source: {prefix: bookings/, format: csv, options: {delimiter: ";", decimal_separator: ",", thousands_separator: "."}}
+source:
+  prefix: bookings/
+  format: csv
+  options: {delimiter: ";", decimal_separator: ",", thousands_separator: ".", negatives: trailing}
 schema:
   - {name: id, type: int, nullable: false}
   - {name: amount, type: "decimal(12,2)"}
@@ -155,7 +158,7 @@ quality: {max_bad_ratio: 1.0}
     )
     text = (
         "id;amount;rate;units;note\n1;1.234.567,89;1,0825;1.000;a 1.5\n2;-12,5;0,9;12;b\n3;7.5;1;1,0;c\n"
-        "4;12.34,5;1.000,25;1.234.567;d\n5; 2.000 ;1e3;-1.000;e\n"
+        "4;12.34,5;1.000,25;1.234.567;d\n5; 2.000 ;1e3;-1.000;e\n6;1.234,5-;0,5-;7-;f\n7;-1,5-;1;1;g\n"
     )
     both(spark_engine, contract, [write(work, "bookings.csv", text)], work)
 

@@ -62,6 +62,8 @@ def test_numbers_are_exact_or_refused(type_: str, text: str, value: Any) -> None
 GERMAN = NumberSpelling(",", ".")
 FRENCH = NumberSpelling(",", "\u202f")
 ENGLISH = NumberSpelling(".", ",")
+SAP = NumberSpelling(",", ".", "trailing")
+ACCOUNTS = NumberSpelling(".", ",", "parentheses")
 
 
 @pytest.mark.parametrize(
@@ -82,6 +84,16 @@ ENGLISH = NumberSpelling(".", ",")
         (ENGLISH, "decimal(12,2)", "1,234.5", Decimal("1234.50")),
         (ENGLISH, "decimal(12,2)", "1,5", None),
         (NumberSpelling(",", None), "double", "1.234,5", None),  # no thousands separator declared
+        (SAP, "decimal(12,2)", "1.234,56-", Decimal("-1234.56")),
+        (SAP, "decimal(12,2)", "-1.234,56", Decimal("-1234.56")),  # a leading minus is still read
+        (SAP, "int", "7-", -7),
+        (SAP, "int", "-7-", None),
+        (SAP, "tinyint", "128-", -128),
+        (SAP, "tinyint", "129-", None),  # the range is checked on the negative value
+        (ACCOUNTS, "decimal(12,2)", "(1,234.56)", Decimal("-1234.56")),
+        (ACCOUNTS, "double", "(-5)", None),
+        (ACCOUNTS, "double", "(5", None),
+        (GERMAN, "int", "7-", None),  # only where the contract says negatives are written so
     ],
 )
 def test_numbers_in_a_locale_spelling_are_read_exactly_or_refused(

@@ -82,6 +82,8 @@ class SourceOptions(_Strict):
     """Text formats: the character between a number's whole part and its fraction (``1,5``)."""
     thousands_separator: Optional[str] = None
     """Text formats: the character that groups a number's whole digits by three (``1.234,5``)."""
+    negatives: Literal["leading", "trailing", "parentheses"] = "leading"
+    """Text formats: negative numbers are also written ``5-`` (trailing) or ``(5)`` (parentheses)."""
 
     @field_validator("thousands_separator")
     @classmethod
@@ -136,8 +138,9 @@ _CSV_ONLY = (
     "sheet",
     "decimal_separator",
     "thousands_separator",
+    "negatives",
 )
-_NUMBERS = ("decimal_separator", "thousands_separator")
+_NUMBERS = ("decimal_separator", "thousands_separator", "negatives")
 # the options each format takes besides encoding and compression (which every text format takes);
 # number spellings only where numbers are text (an Excel cell or a JSON number is a number)
 _FORMAT_OPTIONS = {

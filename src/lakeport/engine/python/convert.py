@@ -104,6 +104,9 @@ def convert_text(values: pa.Array, column: Column, numbers: NumberSpelling = PLA
 def respell_numbers(values: pa.Array, numbers: NumberSpelling) -> pa.Array:
     """Numbers in ``numbers``' spelling as the casts read them (see :mod:`lakeport.engine.numbers`)."""
     out = pc.utf8_trim_whitespace(values)
+    negative = numbers.negative("$")
+    if negative is not None:
+        out = pc.replace_substring_regex(out, negative, r"-\1")
     if numbers.thousands is not None:
         grouped = pc.fill_null(pc.match_substring_regex(out, numbers.grouped("$")), False)
         out = pc.if_else(grouped, pc.replace_substring(out, numbers.thousands, ""), out)

@@ -97,6 +97,9 @@ def convert(text: SparkColumn, column: Column, numbers: NumberSpelling = PLAIN) 
 def respell_numbers(text: SparkColumn, numbers: NumberSpelling) -> SparkColumn:
     """Numbers in ``numbers``' spelling as the casts read them (see :mod:`lakeport.engine.numbers`)."""
     out = trimmed(text)
+    negative = numbers.negative(r"\z")
+    if negative is not None:
+        out = F.regexp_replace(out, negative, "-$1")
     if numbers.thousands is not None:
         out = F.when(out.rlike(numbers.grouped(r"\z")), F.translate(out, numbers.thousands, "")).otherwise(out)
     if numbers.decimal != ".":
