@@ -166,3 +166,25 @@ def test_describe_reads_as_a_sentence(orders: Contract) -> None:
     (change,) = compare(orders, narrow)
     text = change.describe()
     assert text.startswith("schema.amount.type: decimal(12,2) -> string (breaking:")
+
+
+def test_number_spellings_are_in_the_document_only_when_a_contract_sets_them(orders: Contract) -> None:
+    # a contract stored before these options existed keeps its document, so its digest: an upgrade
+    # must not make every contract a new version on its next apply
+    assert not {"decimal_separator", "thousands_separator", "negatives"} & set(
+        orders.to_document()["source"]["options"]
+    )
+
+    def german(doc: Dict[str, Any]) -> None:
+        doc["source"]["options"].update(decimal_separator=",", thousands_separator=".", negatives="trailing")
+
+    spelled = variant(orders, german)
+    options = spelled.to_document()["source"]["options"]
+    assert (options["decimal_separator"], options["thousands_separator"], options["negatives"]) == (
+        ",",
+        ".",
+        "trailing",
+    )
+    assert load_contract_data(spelled.to_document()) == spelled
+    # how numbers are written is not the table's structure: nothing breaks
+    assert breaking_changes(compare(orders, spelled)) == []

@@ -610,6 +610,12 @@ class Contract(_Strict):
     def to_document(self) -> Dict[str, Any]:
         """The contract as plain data (YAML/JSON/DynamoDB-ready), in the shape people write it."""
         doc = self.model_dump(by_alias=True, exclude_none=True, exclude={"version"})
+        # options added after contracts were first stored are left out at their defaults: a contract
+        # that does not use them keeps its document and digest, so an upgrade versions nothing anew
+        options, defaults = doc["source"]["options"], SourceOptions()
+        for name in _NUMBERS:
+            if options.get(name) == getattr(defaults, name):
+                options.pop(name, None)
         doc["quality"]["rules"] = [_rule_document(r) for r in self.quality.rules]
         doc["partition_by"] = [
             {k: v for k, v in {"name": p.name, "from": p.from_, "transform": p.transform}.items() if v is not None}
