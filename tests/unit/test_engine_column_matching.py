@@ -126,3 +126,32 @@ def test_parquet_columns_are_matched_the_same_way(tmp_path: Path) -> None:
     pq.write_table(pa.table({"id": [7], "remark": ["x"]}), path)
     with pytest.raises(InputFileError, match="the Parquet schema lacks required column"):
         _read(path, _contract("parquet"))
+
+
+def test_an_excel_header_cell_holding_a_number_or_a_date_is_the_name_a_csv_would_give(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["region", 2024, datetime(2025, 1, 1)])  # years and months as headers
+    book.active.append(["EMEA", 1.5, 2])
+    path = tmp_path / "budget.xlsx"
+    book.save(path)
+    contract = load_contract_data(
+        {
+            "dataset": "reader.budget",
+            "owner": "tests@example.com",
+            "source": {"prefix": "reader/budget/", "format": "excel"},
+            "schema": [
+                {"name": "region", "type": "string"},
+                {"name": "2024", "type": "double"},  # the column c_2024, read from the header '2024'
+                {"name": "2025-01-01", "type": "double"},  # a date cell reads as its ISO date
+            ],
+        }
+    )
+    info = FileInfo()
+    (batch,) = read_batches(local_raw(path, "reader.budget"), contract, info)
+    assert batch.columns["c_2024"].to_pylist() == ["1.5"]
+    assert batch.columns["c_2025_01_01"].to_pylist() == ["2"]
+    assert (info.ignored_columns, info.missing_columns) == ([], [])

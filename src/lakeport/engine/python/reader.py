@@ -1272,7 +1272,8 @@ def _excel_rows(raw: RawFile, contract: Contract, info: FileInfo, rows: Iterator
         for row in rows:
             number += 1
             if any(cell not in (None, "") for cell in row):
-                header = [str(cell).strip() if cell is not None else "" for cell in row]
+                # a header cell may be a number (a year, 2024) or a date, written as a CSV would write it
+                header = [(_cell_text(cell, "string") or "").strip() for cell in row]
                 break
         if not header:
             return
