@@ -355,6 +355,8 @@ def test_file_level_rejections(spark_engine: Any, work: str) -> None:
         write(work, "gzip.csv.gz", gzip.compress(b"id,amount\n3,3\n4,4\n")),
         write(work, "broken.csv.gz", gzip.compress(b"id,amount\n5,5\n" * 1000)[:-40]),
         write(work, "dup-header.csv", "id,id,amount\n1,1,1\n"),
+        write(work, "capitals.csv", "ID,AMOUNT,Other\n6,6,x\n"),
+        write(work, "semicolons.csv", "id;amount\n7;7\n"),
     ]
     both(spark_engine, contract_of(KEYED), files, work)
 
