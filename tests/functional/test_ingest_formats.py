@@ -196,3 +196,12 @@ def test_a_german_export_with_decimal_commas_grouped_thousands_and_trailing_minu
     [bad] = lake.query("SELECT lakeport_source_row, lakeport_reason, betrag FROM finance.bookings_quarantine")
     assert bad["lakeport_source_row"] == 3 and bad["betrag"] == "7.5"
     assert bad["lakeport_reason"].startswith("betrag: '7.5' is not a decimal(12,2)")
+
+
+def test_a_trailer_with_the_row_count_is_not_a_row(lake) -> None:  # type: ignore[no-untyped-def]
+    lake.apply(GERMAN_EXPORT.replace("negatives: trailing}", "negatives: trailing, skip_footer_rows: 1}"))
+    body = "Buchungsnummer;Datum;Betrag;Kurs;Text\n1;31.01.2024;1,00;1;a\n2;01.02.2024;2,00;1;b\nSUMME;2;3,00\n\n"
+    (outcome,) = lake.ingest("finance.bookings", [lake.put("finance/bookings/mit-summe.csv", body)]).files
+
+    assert (outcome.state, outcome.rows_read, outcome.rows_written, outcome.rows_quarantined) == (SUCCEEDED, 2, 2, 0)
+    assert lake.query("SELECT sum(betrag) AS total FROM finance.bookings") == [{"total": Decimal("3.00")}]

@@ -361,6 +361,17 @@ def test_file_level_rejections(spark_engine: Any, work: str) -> None:
     both(spark_engine, contract_of(KEYED), files, work)
 
 
+def test_trailers(spark_engine: Any, work: str) -> None:
+    # in a file the pieces reader reads, in one with quotes (pyarrow's streaming reader), and alone
+    contract = contract_of(KEYED.replace("format: csv}", "format: csv, options: {skip_footer_rows: 1}}"))
+    files = [
+        write(work, "trailer.csv", "id,amount\n8,8\n9,9\nTRAILER 2\n"),
+        write(work, "quoted-trailer.csv", 'id,amount\n10,"10"\n11,11\n"END",2\n\n'),
+        write(work, "only-trailer.csv", "id,amount\nTRAILER 0\n"),
+    ]
+    both(spark_engine, contract, files, work)
+
+
 def test_value_rules(spark_engine: Any, work: str) -> None:
     contract = contract_of("""
 source: {prefix: rules/, format: csv}

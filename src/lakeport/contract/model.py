@@ -75,6 +75,8 @@ class SourceOptions(_Strict):
     encoding: str = "utf-8"
     null_values: List[str] = Field(default_factory=lambda: [""])
     skip_rows: int = Field(0, ge=0)
+    skip_footer_rows: int = Field(0, ge=0)
+    """Lines (Excel: rows) at the end that are no data: a trailer with a count, a total row."""
     compression: Literal["auto", "none", "gzip", "bz2", "zstd"] = "auto"
     sheet: Optional[str] = None
     """Excel: the worksheet to read (by name); the first one when not given."""
@@ -99,6 +101,8 @@ class SourceOptions(_Strict):
     def _separators_differ(self) -> SourceOptions:
         if self.thousands_separator == self.decimal_separator:
             raise ValueError("decimal_separator and thousands_separator must differ")
+        if self.skip_footer_rows and "\n".encode(self.encoding) != b"\n":
+            raise ValueError(f"skip_footer_rows needs an encoding whose line break is one byte, not {self.encoding}")
         return self
 
     @field_validator("delimiter")
@@ -135,18 +139,20 @@ _CSV_ONLY = (
     "header",
     "null_values",
     "skip_rows",
+    "skip_footer_rows",
     "sheet",
     "decimal_separator",
     "thousands_separator",
     "negatives",
 )
 _NUMBERS = ("decimal_separator", "thousands_separator", "negatives")
+_LATER = ("skip_footer_rows", *_NUMBERS)  # options added after contracts were first stored
 # the options each format takes besides encoding and compression (which every text format takes);
 # number spellings only where numbers are text (an Excel cell or a JSON number is a number)
 _FORMAT_OPTIONS = {
-    "csv": ("delimiter", "quote", "escape", "header", "null_values", "skip_rows", *_NUMBERS),
-    "fixed_width": ("null_values", "skip_rows", *_NUMBERS),
-    "excel": ("header", "null_values", "skip_rows", "sheet"),
+    "csv": ("delimiter", "quote", "escape", "header", "null_values", "skip_rows", "skip_footer_rows", *_NUMBERS),
+    "fixed_width": ("null_values", "skip_rows", "skip_footer_rows", *_NUMBERS),
+    "excel": ("header", "null_values", "skip_rows", "skip_footer_rows", "sheet"),
     "jsonl": (),
     "parquet": (),
 }
@@ -613,7 +619,7 @@ class Contract(_Strict):
         # options added after contracts were first stored are left out at their defaults: a contract
         # that does not use them keeps its document and digest, so an upgrade versions nothing anew
         options, defaults = doc["source"]["options"], SourceOptions()
-        for name in _NUMBERS:
+        for name in _LATER:
             if options.get(name) == getattr(defaults, name):
                 options.pop(name, None)
         doc["quality"]["rules"] = [_rule_document(r) for r in self.quality.rules]

@@ -334,7 +334,7 @@ class _LongLines(_ReadStream):
 
 
 def _line_guard(
-    stream: _LimitedStream, contract: Contract, marker: str, gate: Optional[ReadaheadGate] = None
+    stream: Any, contract: Contract, marker: str, gate: Optional[ReadaheadGate] = None
 ) -> Optional[_LongLines]:
     """A :class:`_LongLines` over ``stream``, or None for an encoding in which a newline is not the
     byte 10 (UTF-16/32: the row limit is not applied there). The readahead ``gate`` counts the reads
@@ -390,6 +390,71 @@ class _Replay(_ReadStream):
             self._rest.close()
         finally:
             super().close()
+
+
+class _WithoutLastLines(_ReadStream):
+    """Passes a text stream on but for its last ``lines`` lines that are not blank: a trailer (a row
+    count, a checksum, ``EOF``) that is no data. Lines end at the byte 10 (LF or CR LF); blank
+    lines after the trailer do not count. Holds back no more than those lines and the one not ended
+    yet, and never more than ``cap`` bytes: text that long is no trailer, and is handed on (the long
+    line guard after this stream still bounds what one line may hold)."""
+
+    def __init__(self, inner: Any, lines: int, cap: int) -> None:
+        self._inner = inner
+        self._lines = lines
+        self._cap = cap
+        self._held = bytearray()
+        self._done = False
+
+    @property
+    def count(self) -> int:
+        return int(getattr(self._inner, "count", 0))
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        while not self._done:
+            chunk = self._inner.read(size if size is not None and size > 0 else 1 << 20)
+            if not chunk:
+                self._done = True
+                del self._held[self._start_of_last(len(self._held)) :]
+                break
+            self._held += chunk
+            # what lies before the last lines that may be the trailer is data whatever follows
+            keep = self._start_of_last(self._held.rfind(b"\n") + 1)
+            if len(self._held) > self._cap:
+                keep = len(self._held)
+            if keep:
+                data = bytes(self._held[:keep])
+                del self._held[:keep]
+                return data
+        data = bytes(self._held)
+        self._held.clear()
+        return data
+
+    def _start_of_last(self, end: int) -> int:
+        """Where the last ``lines`` lines with text in them, before ``end``, start (0 if fewer)."""
+        held = self._held
+        found = 0
+        while end > 0:
+            start = held.rfind(b"\n", 0, max(end - 1, 0)) + 1
+            if held[start:end].strip():
+                found += 1
+                if found == self._lines:
+                    return start
+            end = start
+        return 0
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        finally:
+            super().close()
+
+
+def _footer_held_back(stream: _LimitedStream, contract: Contract) -> Any:
+    """``stream`` without its last ``skip_footer_rows`` lines, or itself when there are none to skip
+    (the contract allows them only in encodings where a line ends at the byte 10)."""
+    lines = contract.source.options.skip_footer_rows
+    return stream if not lines else _WithoutLastLines(stream, lines, (lines + 1) * contract.source.max_row_bytes)
 
 
 class RawFile:
@@ -662,7 +727,7 @@ def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = T
     marker = options.delimiter * len(names) + ROW_TOO_LONG
     gate = ReadaheadGate()
     limited = raw.open(info.compression, contract.source.max_uncompressed_bytes)
-    guard = _line_guard(limited, contract, marker, gate)
+    guard = _line_guard(_footer_held_back(limited, contract), contract, marker, gate)
     rows = _CsvRows(contract, names, present, wanted, marker, guard, decode)
     stream: Any = guard if guard is not None else limited
     try:
@@ -1116,7 +1181,7 @@ def _read_fixed_width(raw: RawFile, contract: Contract, info: FileInfo) -> Itera
     columns = contract.read_columns
     derived = [c.name for c in contract.derived_columns]
     limited = raw.open(info.compression, contract.source.max_uncompressed_bytes)
-    guard = _line_guard(limited, contract, ROW_TOO_LONG)
+    guard = _line_guard(_footer_held_back(limited, contract), contract, ROW_TOO_LONG)
     stream: Any = guard if guard is not None else limited
     limit = contract.source.max_row_bytes
     marker = ROW_TOO_LONG.encode() if guard is not None else None
@@ -1271,7 +1336,7 @@ def _excel_rows(raw: RawFile, contract: Contract, info: FileInfo, rows: Iterator
         header: List[str] = []
         for row in rows:
             number += 1
-            if any(cell not in (None, "") for cell in row):
+            if _has_cells(row):
                 # a header cell may be a number (a year, 2024) or a date, written as a CSV would write it
                 header = [(_cell_text(cell, "string") or "").strip() for cell in row]
                 break
@@ -1288,12 +1353,14 @@ def _excel_rows(raw: RawFile, contract: Contract, info: FileInfo, rows: Iterator
         hint="check source.options.sheet and skip_rows, or map the column with 'source:' in the contract",
     )
     positions = {found[name]: i for i, name in reversed(list(enumerate(header))) if name in found}
+    if options.skip_footer_rows:
+        rows = _without_last_rows(rows, options.skip_footer_rows)
     markers = set(options.null_values)
     values: Dict[str, List[Optional[str]]] = {c.name: [] for c in contract.columns}
     numbers: List[int] = []
     for row in rows:
         number += 1
-        if not any(cell not in (None, "") for cell in row):
+        if not _has_cells(row):
             continue  # an empty row of the sheet's used area
         for column in contract.read_columns:
             at = positions.get(column.name)
@@ -1307,6 +1374,24 @@ def _excel_rows(raw: RawFile, contract: Contract, info: FileInfo, rows: Iterator
             numbers = []
     if numbers:
         yield _excel_batch(contract, values, numbers)
+
+
+def _has_cells(row: List[Any]) -> bool:
+    return any(cell not in (None, "") for cell in row)
+
+
+def _without_last_rows(rows: Iterator[List[Any]], count: int) -> Iterator[List[Any]]:
+    """A sheet's rows but for its last ``count`` rows that are not empty (a total, a footnote)."""
+    held: Deque[List[Any]] = collections.deque()  # from the count-th last row with cells on
+    filled = 0
+    for row in rows:
+        held.append(row)
+        if _has_cells(row):
+            filled += 1
+            while filled > count:
+                first = held.popleft()
+                filled -= _has_cells(first)
+                yield first
 
 
 def _excel_batch(contract: Contract, values: Dict[str, List[Optional[str]]], numbers: List[int]) -> TextBatch:
