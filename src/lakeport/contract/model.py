@@ -98,7 +98,7 @@ class SourceOptions(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _separators_differ(self) -> SourceOptions:
+    def _consistent(self) -> SourceOptions:
         if self.thousands_separator == self.decimal_separator:
             raise ValueError("decimal_separator and thousands_separator must differ")
         if self.skip_footer_rows and "\n".encode(self.encoding) != b"\n":
@@ -132,19 +132,6 @@ class SourceOptions(_Strict):
             raise ValueError(f"unknown text encoding '{value}' (e.g. utf-8, latin-1, cp1252)") from None
 
 
-_CSV_ONLY = (
-    "delimiter",
-    "quote",
-    "escape",
-    "header",
-    "null_values",
-    "skip_rows",
-    "skip_footer_rows",
-    "sheet",
-    "decimal_separator",
-    "thousands_separator",
-    "negatives",
-)
 _NUMBERS = ("decimal_separator", "thousands_separator", "negatives")
 _LATER = ("skip_footer_rows", *_NUMBERS)  # options added after contracts were first stored
 # the options each format takes besides encoding and compression (which every text format takes);
@@ -156,6 +143,8 @@ _FORMAT_OPTIONS = {
     "jsonl": (),
     "parquet": (),
 }
+_FORMAT_ONLY = tuple(dict.fromkeys(o for options in _FORMAT_OPTIONS.values() for o in options))
+"""Every option that some format does not take."""
 
 
 class Source(_Strict):
@@ -197,7 +186,7 @@ class Source(_Strict):
         allowed = _FORMAT_OPTIONS[self.format]
         given = [
             k
-            for k in _CSV_ONLY
+            for k in _FORMAT_ONLY
             if k not in allowed
             and k in self.options.model_fields_set
             and getattr(self.options, k) != getattr(defaults, k)

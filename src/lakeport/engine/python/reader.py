@@ -419,11 +419,11 @@ class _WithoutLastLines(_ReadStream):
                 break
             self._held += chunk
             # what lies before the last lines that may be the trailer is data whatever follows
-            keep = self._start_of_last(self._held.rfind(b"\n") + 1)
-            if len(self._held) > self._cap:
-                keep = len(self._held)
+            held = len(self._held)
+            keep = held if held > self._cap else self._start_of_last(self._held.rfind(b"\n") + 1)
             if keep:
-                data = bytes(self._held[:keep])
+                with memoryview(self._held) as view:
+                    data = bytes(view[:keep])
                 del self._held[:keep]
                 return data
         data = bytes(self._held)
@@ -683,13 +683,17 @@ def find_columns(
     missing = [c for c in columns if c.name not in taken]
     info.missing_columns = [c.source_name for c in missing]
     required = [c.source_name for c in missing if not c.nullable]
-    listed = f"(found: {', '.join(repr(n) for n in names[:20])}{', ...' if len(names) > 20 else ''})"
     if required:
-        raise raw.fail(f"{where} lacks required column(s) {', '.join(repr(r) for r in required)} {listed}", hint=hint)
+        shown = ", ".join(repr(r) for r in required)
+        raise raw.fail(f"{where} lacks required column(s) {shown} {_found(names)}", hint=hint)
     if columns and not found:
         sought = ", ".join(repr(c.source_name) for c in columns[:5]) + (", ..." if len(columns) > 5 else "")
-        raise raw.fail(f"{where} has none of the contract's columns ({sought}) {listed}", hint=hint)
+        raise raw.fail(f"{where} has none of the contract's columns ({sought}) {_found(names)}", hint=hint)
     return found
+
+
+def _found(names: Sequence[str]) -> str:
+    return f"(found: {', '.join(repr(n) for n in names[:20])}{', ...' if len(names) > 20 else ''})"
 
 
 def _read_csv(raw: RawFile, contract: Contract, info: FileInfo, decode: bool = True) -> Iterator[TextBatch]:
